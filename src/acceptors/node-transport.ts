@@ -1,0 +1,115 @@
+/**
+ * The core's Transport on a node:http ServerResponse. Node's http layer already frames bodies
+ * (Content-Length, chunked for HTTP/1.1, close-delimited for HTTP/1.0) and orders pipelined
+ * responses; this file maps the core's calls onto it and reports drain and disconnects.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyChunk, HeaderPair } from '../spec/types.js';
+import type { BodyReceiver, ExchangeEvents, Transport } from '../core/transport.js';
+
+const EMPTY = new Uint8Array(0);
+
+export interface NodeTransportHost {
+  exchangeEnded(): void;
+}
+
+function flatHeaders(headers: readonly HeaderPair[], contentLength: number, close: boolean): string[] {
+  const flat: string[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i]!;
+    flat.push(header[0], header[1]);
+  }
+  if (contentLength >= 0) flat.push('Content-Length', String(contentLength));
+  if (close) flat.push('Connection', 'close');
+  return flat;
+}
+
+export class NodeTransport implements Transport {
+  private done = false;
+  private events: ExchangeEvents | null = null;
+  /** When the client sent `Expect: 100-continue`, the 100 goes out only if the body is wanted. */
+  expectsContinue = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly host: NodeTransportHost,
+  ) {
+    // The core adds a cached Date itself.
+    res.sendDate = false;
+  }
+
+  readBody(receiver: BodyReceiver): void {
+    if (this.expectsContinue) this.res.writeContinue();
+    // Node hands each 'data' event a fresh Buffer, so chunks can be kept without copying.
+    this.req.on('data', (chunk: Buffer) => receiver.onBodyChunk(chunk, false));
+    this.req.on('end', () => receiver.onBodyChunk(EMPTY, true));
+  }
+
+  pauseBody(): void {
+    this.req.pause();
+  }
+
+  resumeBody(): void {
+    this.req.resume();
+  }
+
+  watch(events: ExchangeEvents): void {
+    this.events = events;
+    this.res.on('close', () => {
+      if (!this.done) {
+        this.markDone();
+        this.events?.onAbort();
+      }
+    });
+  }
+
+  sendWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void {
+    if (this.done) return;
+    const res = this.res;
+    res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, close));
+    this.markDone();
+    if (body === null) res.end();
+    else res.end(body);
+  }
+
+  startStream(status: string, headers: readonly HeaderPair[], contentLength: number): void {
+    if (this.done) return;
+    this.res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, false));
+  }
+
+  writeStream(chunk: BodyChunk): boolean {
+    if (this.done) return false;
+    const ok = this.res.write(chunk);
+    if (!ok) this.res.once('drain', () => this.events?.onDrain());
+    return ok;
+  }
+
+  endStream(): void {
+    if (this.done) return;
+    this.markDone();
+    this.res.end();
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.markDone();
+    this.res.destroy();
+  }
+
+  get isDone(): boolean {
+    return this.done;
+  }
+
+  private markDone(): void {
+    if (this.done) return;
+    this.done = true;
+    // Unread body bytes must be consumed for the connection to carry the next request.
+    if (this.req.isPaused()) this.req.resume();
+    this.host.exchangeEnded();
+  }
+}
+
+function statusCode(status: string): number {
+  return (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
+}

@@ -1,0 +1,157 @@
+/**
+ * The portable acceptor on Node's http module (llhttp underneath): same contract as the uWS one,
+ * for platforms and Node versions where uWebSockets.js cannot load.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { HeaderVisitor, RequestHandler, RequestHead } from '../core/transport.js';
+import { reasonPhrase } from '../core/server-responses.js';
+import type { Acceptor, AcceptorOptions } from './types.js';
+import { NodeTransport, type NodeTransportHost } from './node-transport.js';
+
+class NodeHead implements RequestHead {
+  method = '';
+  rawPath = '';
+  query = '';
+  protocol = 'HTTP/1.1';
+  remoteAddress = '';
+  remotePort = '';
+  rawHeaders: string[] = [];
+
+  forEachHeader(visit: HeaderVisitor): void {
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) visit(raw[i]!.toLowerCase(), raw[i + 1]!);
+  }
+}
+
+/** Splits a request target into path and query; absolute-form targets keep only their path. */
+function splitTarget(head: NodeHead, url: string): void {
+  let start = 0;
+  if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
+    // absolute-form (http://host/path): the path starts at the first '/' after the authority.
+    const scheme = url.indexOf('://');
+    if (scheme !== -1) {
+      const slash = url.indexOf('/', scheme + 3);
+      if (slash === -1) {
+        const q = url.indexOf('?', scheme + 3);
+        head.rawPath = '/';
+        head.query = q === -1 ? '' : url.slice(q + 1);
+        return;
+      }
+      start = slash;
+    }
+  }
+  const q = url.indexOf('?', start);
+  if (q === -1) {
+    head.rawPath = start === 0 ? url : url.slice(start);
+    head.query = '';
+  } else {
+    head.rawPath = url.slice(start, q);
+    head.query = url.slice(q + 1);
+  }
+}
+
+/** The status the server answers a parse error with, from llhttp's error code. */
+function statusForClientError(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+export class NodeAcceptor implements Acceptor, NodeTransportHost {
+  readonly backend = 'node' as const;
+  readonly writesDate = false;
+  private readonly server: http.Server;
+  private handler: RequestHandler | null = null;
+  private readonly head = new NodeHead();
+
+  constructor(private readonly options: AcceptorOptions) {
+    this.server = http.createServer({
+      maxHeaderSize: options.maxHeaderSize,
+      requireHostHeader: true,
+    });
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, false));
+    // Answering 100 Continue is deferred until the core decides to read the body, so a body
+    // over the limit gets its 413 without the client ever sending it.
+    this.server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, true));
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+  }
+
+  listen(handler: RequestHandler, onListening: (port: number) => void): Promise<number> {
+    this.handler = handler;
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(new Error(`cannot listen on ${this.options.host}:${this.options.port}: ${error.code ?? error.message}`));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
+        onListening(port);
+        resolve(port);
+      });
+    });
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
+    const head = this.head;
+    head.method = req.method ?? 'GET';
+    splitTarget(head, req.url ?? '/');
+    head.protocol = req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    const socket = req.socket;
+    head.remoteAddress = socket.remoteAddress ?? '';
+    head.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
+    head.rawHeaders = req.rawHeaders;
+    const transport = new NodeTransport(req, res, this);
+    transport.expectsContinue = expectsContinue;
+    try {
+      this.handler!.dispatch(head, transport);
+    } catch (error) {
+      process.stderr.write(`[tsgi] [error] internal error while dispatching a request: ${(error as Error).stack ?? String(error)}\n`);
+      transport.abort();
+    }
+    head.rawHeaders = [];
+  }
+
+  private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = statusForClientError(error.code);
+    const reason = reasonPhrase(status);
+    const body = `${reason}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+
+  exchangeEnded(): void {
+    // Node tracks connections itself (close() waits for busy ones); nothing to count here.
+  }
+
+  async close(graceMs: number): Promise<void> {
+    let closed = false;
+    const allClosed = new Promise<void>((resolve) =>
+      this.server.close(() => {
+        closed = true;
+        resolve();
+      }),
+    );
+    // close() stops listening; connections still serving a request finish it and are closed as
+    // soon as they turn idle. Whatever is left when the grace period ends is cut.
+    const deadline = Date.now() + graceMs;
+    while (!closed && Date.now() < deadline) {
+      this.server.closeIdleConnections();
+      await Promise.race([allClosed, delay(25)]);
+    }
+    this.server.closeAllConnections();
+    await allClosed;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

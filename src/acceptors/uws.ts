@@ -1,0 +1,130 @@
+/**
+ * The uWebSockets.js acceptor: uWS parses HTTP in C++, and this file turns each request into a
+ * `RequestHead` plus a `UwsTransport` for the core.
+ *
+ * `HttpRequest` is only valid until the handler returns, so everything the core needs is read
+ * during `dispatch`; the head object is reused for every request (nothing keeps it).
+ */
+import type { RequestHandler, RequestHead, HeaderVisitor } from '../core/transport.js';
+import type { Acceptor, AcceptorOptions } from './types.js';
+import { UwsTransport, type UwsTransportHost } from './uws-transport.js';
+import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './uws-types.js';
+
+/**
+ * Loads uWebSockets.js, or throws with the reason. uWS reads its header-size limit from the
+ * environment when the native module loads, so the first server in a process fixes it.
+ */
+export async function loadUws(maxHeaderSize: number): Promise<UwsModule> {
+  if (process.env.UWS_HTTP_MAX_HEADERS_SIZE === undefined) {
+    process.env.UWS_HTTP_MAX_HEADERS_SIZE = String(maxHeaderSize);
+  }
+  const specifier = 'uWebSockets.js';
+  const loaded = (await import(specifier)) as Record<string, unknown>;
+  // uws-pack exports named bindings; the official build is CommonJS (a default export).
+  const candidate = (typeof loaded.App === 'function' ? loaded : loaded.default) as UwsModule | undefined;
+  if (candidate === undefined || typeof candidate.App !== 'function') {
+    throw new Error('the installed uWebSockets.js package has no App() export');
+  }
+  return candidate;
+}
+
+class UwsHead implements RequestHead {
+  method = '';
+  rawPath = '';
+  query = '';
+  protocol = 'HTTP/1.1';
+  remoteAddress = '';
+  remotePort = '';
+  request: UwsRequest | null = null;
+
+  forEachHeader(visit: HeaderVisitor): void {
+    this.request!.forEach(visit);
+  }
+}
+
+export class UwsAcceptor implements Acceptor, UwsTransportHost {
+  readonly backend = 'uws' as const;
+  /** uWS writes `Date` (and `uWebSockets: 20`) into every response itself. */
+  readonly writesDate = true;
+  private readonly app: UwsApp;
+  private listenSocket: UwsListenSocket | null = null;
+  private handler: RequestHandler | null = null;
+  private readonly head = new UwsHead();
+  private inFlight = 0;
+  private idleWaiter: (() => void) | null = null;
+
+  constructor(
+    private readonly uws: UwsModule,
+    private readonly options: AcceptorOptions,
+    private readonly onInternalError: (message: string) => void,
+  ) {
+    this.app = uws.App();
+    this.app.any('/*', (res, req) => this.onRequest(res, req));
+  }
+
+  listen(handler: RequestHandler, onListening: (port: number) => void): Promise<number> {
+    this.handler = handler;
+    return new Promise((resolve, reject) => {
+      this.app.listen(this.options.host, this.options.port, (socket) => {
+        if (socket === false) {
+          reject(
+            new Error(
+              `cannot listen on ${this.options.host}:${this.options.port} (uWebSockets.js refused: the ` +
+                `port may be in use or the host not an address of this machine)`,
+            ),
+          );
+          return;
+        }
+        this.listenSocket = socket;
+        const port = this.uws.us_socket_local_port(socket);
+        onListening(port);
+        resolve(port);
+      });
+    });
+  }
+
+  private onRequest(res: UwsResponse, req: UwsRequest): void {
+    const head = this.head;
+    head.request = req;
+    head.method = req.getCaseSensitiveMethod();
+    head.rawPath = req.getUrl();
+    head.query = req.getQuery() ?? '';
+    head.remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+    head.remotePort = res.getRemotePort === undefined ? '' : String(res.getRemotePort());
+    this.inFlight++;
+    const transport = new UwsTransport(res, this);
+    try {
+      this.handler!.dispatch(head, transport);
+    } catch (error) {
+      // The core handles app faults itself; reaching here is a tsgi bug. Keep serving.
+      this.onInternalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
+      transport.abort();
+    }
+    head.request = null;
+    transport.inHandler = false;
+  }
+
+  exchangeEnded(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idleWaiter !== null) this.idleWaiter();
+  }
+
+  async close(graceMs: number): Promise<void> {
+    if (this.listenSocket !== null) {
+      this.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.idleWaiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.idleWaiter = null;
+    }
+    // Drops idle keep-alive connections and anything still running after the grace period.
+    this.app.close?.();
+  }
+}

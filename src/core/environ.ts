@@ -1,0 +1,94 @@
+/**
+ * Builds the environ for one request from an acceptor's `RequestHead`.
+ *
+ * Every environ starts as the same object literal, so they share one hidden class up to the
+ * first `HTTP_*` key; header names map to CGI keys through a cache, so a request with the usual
+ * headers allocates no key strings.
+ */
+import { TSGI_VERSION } from '../spec/constants.js';
+import type { Environ, ErrorStream, InputStream } from '../spec/types.js';
+import { decodePath } from './path.js';
+import type { RequestHead } from './transport.js';
+
+/** Per-server constants copied into every environ. */
+export interface EnvironDefaults {
+  serverName: string;
+  serverPort: string;
+  urlScheme: 'http' | 'https';
+  multiprocess: boolean;
+  errors: ErrorStream;
+  emptyInput: InputStream;
+}
+
+/** What header visiting learns about the request body, beyond the environ keys. */
+export interface BodyFraming {
+  /** Content-Length as a number; -1 when absent. */
+  contentLength: number;
+  chunked: boolean;
+}
+
+const cgiKeyCache = new Map<string, string>();
+const CGI_KEY_CACHE_LIMIT = 4096;
+
+function cgiKey(lowerName: string): string {
+  let key = cgiKeyCache.get(lowerName);
+  if (key === undefined) {
+    key = 'HTTP_' + lowerName.toUpperCase().replace(/-/g, '_');
+    // Header names are attacker-chosen: cap the cache so it cannot grow without bound.
+    if (cgiKeyCache.size < CGI_KEY_CACHE_LIMIT) cgiKeyCache.set(lowerName, key);
+  }
+  return key;
+}
+
+// The environ being filled by `visitHeader`. Header visiting is synchronous, so one module-level
+// target replaces a closure per request.
+let target: Environ | null = null;
+let framing: BodyFraming = { contentLength: -1, chunked: false };
+
+function visitHeader(lowerName: string, value: string): void {
+  const environ = target!;
+  let key: string;
+  if (lowerName === 'content-type') {
+    key = 'CONTENT_TYPE';
+  } else if (lowerName === 'content-length') {
+    key = 'CONTENT_LENGTH';
+    framing.contentLength = Number(value);
+  } else {
+    // A name with '_' would alias a '-' name in the environ (X_User vs X-User), a known header
+    // spoofing vector behind proxies that only filter one spelling; such headers are dropped.
+    if (lowerName.indexOf('_') !== -1) return;
+    if (lowerName === 'transfer-encoding') framing.chunked = true;
+    key = cgiKey(lowerName);
+  }
+  const previous = environ[key];
+  environ[key] = previous === undefined ? value : `${previous as string}, ${value}`;
+}
+
+export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, framingOut: BodyFraming): Environ {
+  const environ: Environ = {
+    REQUEST_METHOD: head.method,
+    SCRIPT_NAME: '',
+    PATH_INFO: decodePath(head.rawPath),
+    QUERY_STRING: head.query,
+    SERVER_NAME: defaults.serverName,
+    SERVER_PORT: defaults.serverPort,
+    SERVER_PROTOCOL: head.protocol,
+    REMOTE_ADDR: head.remoteAddress,
+    REMOTE_PORT: head.remotePort,
+    'tsgi.version': TSGI_VERSION,
+    'tsgi.url_scheme': defaults.urlScheme,
+    'tsgi.input': defaults.emptyInput,
+    'tsgi.errors': defaults.errors,
+    'tsgi.multithread': false,
+    'tsgi.multiprocess': defaults.multiprocess,
+    'tsgi.run_once': false,
+    'tsgi.raw_path': head.rawPath,
+  };
+  framingOut.contentLength = -1;
+  framingOut.chunked = false;
+  target = environ;
+  framing = framingOut;
+  head.forEachHeader(visitHeader);
+  target = null;
+  return environ;
+}

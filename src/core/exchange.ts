@@ -1,0 +1,483 @@
+/**
+ * One request/response exchange for a gateway app: the `startResponse` state machine, the walk
+ * over the returned body (sync, async, with backpressure), Content-Length enforcement, HEAD and
+ * bodiless statuses, fault handling and the one call to the body's `close()`.
+ *
+ * The reference semantics are PEP 3333's (wsgiref's `BaseHandler.finish_response`): headers go
+ * out with the first non-empty chunk, or at the end when the body is empty.
+ */
+import type { BodyChunk, Closable, Environ, ExcInfo, HeaderPair, WriteFunction } from '../spec/types.js';
+import type { GatewayRuntime } from './gateway.js';
+import { RequestInput, type InputOwner } from './input.js';
+import { buildResponseHead, describe, type ResponseHead } from './response-head.js';
+import { serverResponse } from './server-responses.js';
+import type { ExchangeEvents, Transport } from './transport.js';
+
+const enum Phase {
+  /** The app has not returned yet, or the body is not known yet. */
+  Running,
+  /** Headers are out; a body is streaming. */
+  Streaming,
+  /** The response ended, was answered by the server, or the connection is gone. */
+  Finished,
+}
+
+export class Exchange implements ExchangeEvents, InputOwner {
+  input: RequestInput | null = null;
+  private phase = Phase.Running;
+  private head: ResponseHead | null = null;
+  private headersSent = false;
+  /** Body bytes the app produced (for HEAD: would have produced). */
+  private bodyBytes = 0;
+  private closable: Closable | null = null;
+  private closed = false;
+  private syncIterator: Iterator<unknown> | null = null;
+  private asyncIterator: AsyncIterator<unknown> | null = null;
+  private drainWaiter: (() => void) | null = null;
+  private writeFunction: WriteFunction | null = null;
+  /** Set for the access log: the status actually sent, or 0 when none was. */
+  private sentStatus = 0;
+  private appCalled = false;
+  readonly startResponse = (status: string, headers: readonly HeaderPair[], excInfo?: ExcInfo): WriteFunction =>
+    this.onStartResponse(status, headers, excInfo);
+
+  constructor(
+    private readonly runtime: GatewayRuntime,
+    private readonly transport: Transport,
+    readonly environ: Environ,
+    private readonly isHead: boolean,
+  ) {}
+
+  get finished(): boolean {
+    return this.phase === Phase.Finished;
+  }
+
+  // --- calling the app -----------------------------------------------------------------------
+
+  run(): void {
+    this.appCalled = true;
+    let result: unknown;
+    try {
+      result = this.runtime.app(this.environ, this.startResponse);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (body) => this.consume(body),
+        (error: unknown) => this.fail(error),
+      );
+      return;
+    }
+    this.consume(result);
+  }
+
+  private consume(body: unknown): void {
+    if (body !== null && typeof body === 'object' && typeof (body as Closable).close === 'function') {
+      this.closable = body as Closable;
+    }
+    if (this.phase === Phase.Finished) {
+      // The client left while the app was working; the response has nowhere to go.
+      this.callClose();
+      return;
+    }
+    if (Array.isArray(body)) {
+      // Legacy write() output (counted in bodyBytes) must precede the array, so only a response
+      // with nothing written yet takes the one-burst path.
+      if (this.phase === Phase.Running && this.bodyBytes === 0) this.sendArray(body);
+      else this.pumpSync(body[Symbol.iterator]());
+      return;
+    }
+    if (body !== null && typeof body === 'object') {
+      if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+        this.pumpAsync((body as AsyncIterable<unknown>)[Symbol.asyncIterator]());
+        return;
+      }
+      if (typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function') {
+        this.pumpSync((body as Iterable<unknown>)[Symbol.iterator]());
+        return;
+      }
+    }
+    this.fail(
+      new TypeError(
+        `the app returned ${describe(body)}; a gateway app must return an iterable of string or ` +
+          `Uint8Array chunks (for example [body]), an async iterable, or a promise of one`,
+      ),
+    );
+  }
+
+  // --- startResponse and the legacy write ----------------------------------------------------
+
+  private onStartResponse(
+    status: string,
+    headers: readonly HeaderPair[],
+    excInfo: ExcInfo,
+  ): WriteFunction {
+    if (excInfo !== undefined && excInfo !== null) {
+      // PEP 3333: replacing the headers is allowed until they are sent; after that, re-raise.
+      if (this.headersSent) throw excInfo;
+    } else if (this.head !== null) {
+      throw new Error(
+        'startResponse() was called a second time without excInfo; pass the caught error as the ' +
+          'third argument to replace the status and headers of a response that has not started',
+      );
+    }
+    if (this.phase === Phase.Finished) {
+      throw new Error('startResponse() was called after the response ended (the client may have disconnected)');
+    }
+    this.head = buildResponseHead(status, headers, this.runtime.transportWritesDate);
+    if (this.writeFunction === null) this.writeFunction = (chunk: BodyChunk) => this.legacyWrite(chunk);
+    return this.writeFunction;
+  }
+
+  private legacyWrite(chunk: BodyChunk): void {
+    if (this.head === null) throw new Error('write() was called before startResponse()');
+    if (this.phase === Phase.Finished) {
+      throw new Error('write() was called after the response ended (the client may have disconnected)');
+    }
+    if (!isChunk(chunk)) throw chunkTypeError(chunk);
+    // The transport buffers what the socket cannot take yet; the body walk that follows waits
+    // for drain before adding more.
+    this.writeChunk(chunk);
+  }
+
+  // --- the body -------------------------------------------------------------------------------
+
+  /** The common case: the whole body is known, so it goes out in one burst with its length. */
+  private sendArray(chunks: readonly unknown[]): void {
+    const head = this.requireHead();
+    if (head === null) return;
+    let total = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i];
+      if (typeof chunk === 'string') total += chunk.length === 0 ? 0 : Buffer.byteLength(chunk);
+      else if (chunk instanceof Uint8Array) total += chunk.byteLength;
+      else return this.fail(chunkTypeError(chunk));
+    }
+    const declared = head.declaredLength;
+    if (declared !== -1 && declared !== total && !this.isHead && !isBodiless(head.statusCode)) {
+      // The app's length is wrong: stream what fits, and let the stream's length check cut the
+      // connection if the body ran short.
+      this.pumpSync(chunks[Symbol.iterator]());
+      return;
+    }
+    this.bodyBytes = total;
+    if (isBodiless(head.statusCode)) {
+      this.transport.sendWhole(head.status, head.headers, null, -1, false);
+    } else if (this.isHead) {
+      this.transport.sendWhole(head.status, head.headers, null, declared !== -1 ? declared : total, false);
+    } else {
+      const body = total === 0 ? null : chunks.length === 1 ? (chunks[0] as BodyChunk) : concat(chunks as BodyChunk[], total);
+      this.transport.sendWhole(head.status, head.headers, body, total, false);
+    }
+    this.headersSent = true;
+    this.sentStatus = head.statusCode;
+    this.finish();
+  }
+
+  private pumpSync(iterator: Iterator<unknown>): void {
+    this.syncIterator = iterator;
+    try {
+      for (;;) {
+        if (this.phase === Phase.Finished) return;
+        const step = iterator.next();
+        if (step.done === true) break;
+        const chunk = step.value;
+        if (!isChunk(chunk)) return this.fail(chunkTypeError(chunk));
+        if (!this.writeChunk(chunk)) {
+          // Resumed by onDrain (or ended by onAbort).
+          return;
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.syncIterator = null;
+    this.endBody();
+  }
+
+  private async pumpAsync(iterator: AsyncIterator<unknown>): Promise<void> {
+    this.asyncIterator = iterator;
+    try {
+      for (;;) {
+        const step = await iterator.next();
+        if (this.finished) return;
+        if (step.done === true) break;
+        const chunk = step.value;
+        if (!isChunk(chunk)) return this.fail(chunkTypeError(chunk));
+        if (!this.writeChunk(chunk)) {
+          if (this.finished) return;
+          await new Promise<void>((resolve) => {
+            this.drainWaiter = resolve;
+          });
+          if (this.finished) return;
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.asyncIterator = null;
+    this.endBody();
+  }
+
+  /**
+   * Writes one chunk of a streamed body. Returns false when the caller must wait for drain, and
+   * also once the exchange has finished (the caller then stops).
+   */
+  private writeChunk(chunk: BodyChunk): boolean {
+    let length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (length === 0) return true;
+    const head = this.requireHead();
+    if (head === null) return false;
+    if (this.isHead || isBodiless(head.statusCode)) {
+      // Nothing goes on the wire; the length is still counted for HEAD's Content-Length.
+      this.bodyBytes += length;
+      return true;
+    }
+    const declared = head.declaredLength;
+    let overran = false;
+    if (declared !== -1 && this.bodyBytes + length > declared) {
+      // Never send more than the app announced: the excess would be read as the next response.
+      length = declared - this.bodyBytes;
+      chunk = toBytes(chunk).subarray(0, length);
+      overran = true;
+    }
+    if (!this.headersSent) this.startStream(head);
+    let writable = true;
+    if (length > 0) {
+      this.bodyBytes += length;
+      writable = this.transport.writeStream(chunk);
+    }
+    if (overran) {
+      this.runtime.logger.log(
+        'error',
+        `${this.requestLabel()}: the app produced more body than its Content-Length of ${declared}; ` +
+          `the excess was not sent`,
+      );
+      this.stopIterating();
+      this.endBody();
+      return false;
+    }
+    return writable;
+  }
+
+  private startStream(head: ResponseHead): void {
+    this.headersSent = true;
+    this.sentStatus = head.statusCode;
+    this.phase = Phase.Streaming;
+    this.transport.startStream(head.status, head.headers, head.declaredLength);
+  }
+
+  /** The body iterable is exhausted: complete the response. */
+  private endBody(): void {
+    if (this.phase === Phase.Finished) return;
+    const head = this.requireHead();
+    if (head === null) return;
+    const declared = head.declaredLength;
+    if (!this.headersSent) {
+      // Empty body, HEAD or a bodiless status: the head goes out now, with the right framing.
+      this.headersSent = true;
+      this.sentStatus = head.statusCode;
+      if (isBodiless(head.statusCode)) {
+        this.transport.sendWhole(head.status, head.headers, null, -1, false);
+      } else if (this.isHead) {
+        this.transport.sendWhole(head.status, head.headers, null, declared !== -1 ? declared : this.bodyBytes, false);
+      } else if (declared > 0) {
+        this.transport.startStream(head.status, head.headers, declared);
+        this.reportShortBody(declared);
+        this.transport.abort();
+      } else {
+        this.transport.sendWhole(head.status, head.headers, null, 0, false);
+      }
+    } else if (declared !== -1 && this.bodyBytes < declared) {
+      this.reportShortBody(declared);
+      this.transport.abort();
+    } else {
+      this.transport.endStream();
+    }
+    this.finish();
+  }
+
+  private reportShortBody(declared: number): void {
+    this.runtime.logger.log(
+      'error',
+      `${this.requestLabel()}: the app's body ended after ${this.bodyBytes} of the ${declared} bytes its ` +
+        `Content-Length announced; the connection was closed so the client sees an incomplete response`,
+    );
+  }
+
+  /** The head the body needs, or a 500 when the app never called startResponse. */
+  private requireHead(): ResponseHead | null {
+    if (this.head !== null) return this.head;
+    this.fail(
+      new Error(
+        'the app returned (or produced body) without calling startResponse(); call ' +
+          'startResponse(status, headers) before returning the body',
+      ),
+    );
+    return null;
+  }
+
+  // --- faults and the end -------------------------------------------------------------------
+
+  /** The app raised, rejected, or broke the contract. */
+  fail(error: unknown): void {
+    if (this.phase === Phase.Finished) {
+      this.runtime.logger.log('error', `${this.requestLabel()}: the app raised after the response ended:\n${stackOf(error)}`);
+      return;
+    }
+    this.runtime.logger.log('error', `${this.requestLabel()}: the app raised:\n${stackOf(error)}`);
+    this.stopIterating();
+    if (this.headersSent) {
+      // Bytes are on the wire: only a cut connection tells the client the response is incomplete.
+      this.transport.abort();
+    } else {
+      const detail = this.runtime.debug ? stackOf(error) : undefined;
+      this.sendServerResponse(500, detail);
+      return;
+    }
+    this.finish();
+  }
+
+  /** A response the server writes itself (500, 413) when nothing has been sent yet. */
+  sendServerResponse(code: number, detail?: string, closeConnection = false): void {
+    const response = serverResponse(code, detail, this.runtime.transportWritesDate);
+    this.headersSent = true;
+    this.sentStatus = code;
+    this.bodyBytes = this.isHead ? 0 : response.body.byteLength;
+    this.transport.sendWhole(response.status, response.headers, this.isHead ? null : response.body, response.body.byteLength, closeConnection);
+    this.finish();
+  }
+
+  private stopIterating(): void {
+    const asyncIterator = this.asyncIterator;
+    this.syncIterator = null;
+    this.asyncIterator = null;
+    if (asyncIterator !== null && typeof asyncIterator.return === 'function') {
+      // Let an async generator run its finally blocks; its own errors are the app's business.
+      Promise.resolve()
+        .then(() => asyncIterator.return!())
+        .catch((error: unknown) => this.runtime.logger.log('error', `${this.requestLabel()}: closing the body failed:\n${stackOf(error)}`));
+    }
+  }
+
+  private finish(): void {
+    if (this.phase === Phase.Finished) return;
+    this.phase = Phase.Finished;
+    this.wakeDrainWaiter();
+    this.callClose();
+    if (this.runtime.logger.accessEnabled) this.runtime.logAccess(this.environ, this.sentStatus, this.isHead ? 0 : this.bodyBytes);
+  }
+
+  private callClose(): void {
+    const closable = this.closable;
+    if (closable === null || this.closed) return;
+    this.closed = true;
+    try {
+      const result = closable.close();
+      if (result !== undefined && result !== null && typeof (result as Promise<void>).then === 'function') {
+        (result as Promise<void>).then(undefined, (error: unknown) =>
+          this.runtime.logger.log('error', `${this.requestLabel()}: the body's close() failed:\n${stackOf(error)}`),
+        );
+      }
+    } catch (error) {
+      this.runtime.logger.log('error', `${this.requestLabel()}: the body's close() failed:\n${stackOf(error)}`);
+    }
+  }
+
+  private wakeDrainWaiter(): void {
+    const waiter = this.drainWaiter;
+    if (waiter !== null) {
+      this.drainWaiter = null;
+      waiter();
+    }
+  }
+
+  requestLabel(): string {
+    const environ = this.environ;
+    return `${environ.REQUEST_METHOD} ${environ['tsgi.raw_path']}`;
+  }
+
+  // --- events from the acceptor --------------------------------------------------------------
+
+  onAbort(): void {
+    if (this.phase === Phase.Finished) return;
+    this.input?.fail(new Error('the client disconnected before the request body was complete'));
+    this.runtime.logger.log('debug', `${this.requestLabel()}: the client disconnected before the response ended`);
+    this.stopIterating();
+    this.finish();
+  }
+
+  onDrain(): void {
+    if (this.phase === Phase.Finished) return;
+    if (this.drainWaiter !== null) {
+      this.wakeDrainWaiter();
+    } else if (this.syncIterator !== null) {
+      this.pumpSync(this.syncIterator);
+    }
+  }
+
+  // --- the request body (InputOwner) ---------------------------------------------------------
+
+  onInputComplete(): void {
+    if (!this.appCalled && this.phase === Phase.Running) this.run();
+  }
+
+  onInputOverflow(): void {
+    this.rejectOversizedBody();
+  }
+
+  rejectOversizedBody(): void {
+    if (this.phase === Phase.Finished) return;
+    // The rest of the body is never read, so the connection cannot carry another request.
+    this.sendServerResponse(413, `The request body is larger than this server accepts (${this.runtime.maxBodySize} bytes).`, true);
+  }
+
+  pauseInput(): void {
+    this.transport.pauseBody();
+  }
+
+  resumeInput(): void {
+    this.transport.resumeBody();
+  }
+}
+
+function isBodiless(statusCode: number): boolean {
+  return statusCode === 204 || statusCode === 304;
+}
+
+function isChunk(value: unknown): value is BodyChunk {
+  return typeof value === 'string' || value instanceof Uint8Array;
+}
+
+function chunkTypeError(chunk: unknown): TypeError {
+  return new TypeError(
+    `a body chunk must be a string or a Uint8Array; got ${describe(chunk)}. Encode objects first ` +
+      `(for example JSON.stringify(value))`,
+  );
+}
+
+function toBytes(chunk: BodyChunk): Uint8Array {
+  return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+}
+
+function concat(chunks: readonly BodyChunk[], total: number): Buffer {
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (typeof chunk === 'string') offset += out.write(chunk, offset, 'utf8');
+    else {
+      out.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+  }
+  return out;
+}
+
+function stackOf(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return `a non-Error value was thrown: ${describe(error)}`;
+}

@@ -1,0 +1,113 @@
+/**
+ * The gateway core as an acceptor sees it: one `dispatch` per request. It builds the environ,
+ * decides how the body reaches the app (none, buffered, streamed), runs the exchange, and asks
+ * the transport for connection events only when the response outlives `dispatch`.
+ */
+import type { Environ, GatewayApp, InputMode } from '../spec/types.js';
+import type { Logger } from '../server/logger.js';
+import { formatAccessLine } from './access-log.js';
+import { buildEnviron, type BodyFraming, type EnvironDefaults } from './environ.js';
+import { createErrorStream } from './errors-stream.js';
+import { Exchange } from './exchange.js';
+import { RequestInput } from './input.js';
+import type { RequestHandler, RequestHead, Transport } from './transport.js';
+
+export interface GatewayOptions {
+  app: GatewayApp;
+  logger: Logger;
+  /** Largest body buffered for an app that does not stream its input. */
+  maxBodySize: number;
+  /** Put stack traces in 500 responses. */
+  debug: boolean;
+  serverName: string;
+  serverPort: number;
+  multiprocess: boolean;
+  /** The acceptor writes its own Date header (uWebSockets.js always does). */
+  transportWritesDate: boolean;
+}
+
+/** What an exchange needs from its server; one per server, shared by every request. */
+export interface GatewayRuntime {
+  readonly app: GatewayApp;
+  readonly logger: Logger;
+  readonly maxBodySize: number;
+  readonly debug: boolean;
+  readonly transportWritesDate: boolean;
+  logAccess(environ: Environ, status: number, bytes: number): void;
+}
+
+/**
+ * How the app receives bodies: `app.tsgiInput` when set, otherwise `'stream'` for an
+ * `async function` (it can await chunks) and `'buffered'` for anything else.
+ */
+export function inputModeOf(app: GatewayApp): InputMode {
+  const declared = (app as { tsgiInput?: unknown }).tsgiInput;
+  if (declared === 'stream' || declared === 'buffered') return declared;
+  if (declared !== undefined) {
+    throw new TypeError(`app.tsgiInput must be 'stream' or 'buffered'; got ${JSON.stringify(declared)}`);
+  }
+  const kind = app.constructor?.name;
+  return kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction' ? 'stream' : 'buffered';
+}
+
+export class GatewayHandler implements RequestHandler, GatewayRuntime {
+  readonly app: GatewayApp;
+  readonly logger: Logger;
+  readonly maxBodySize: number;
+  readonly debug: boolean;
+  readonly transportWritesDate: boolean;
+  private readonly inputMode: InputMode;
+  private readonly defaults: EnvironDefaults;
+  /** Reused by every dispatch: environ building is synchronous. */
+  private readonly framing: BodyFraming = { contentLength: -1, chunked: false };
+
+  constructor(options: GatewayOptions) {
+    this.app = options.app;
+    this.logger = options.logger;
+    this.maxBodySize = options.maxBodySize;
+    this.debug = options.debug;
+    this.transportWritesDate = options.transportWritesDate;
+    this.inputMode = inputModeOf(options.app);
+    this.defaults = {
+      serverName: options.serverName,
+      serverPort: String(options.serverPort),
+      urlScheme: 'http',
+      multiprocess: options.multiprocess,
+      errors: createErrorStream(options.logger),
+      emptyInput: RequestInput.empty(),
+    };
+  }
+
+  /** SERVER_PORT once the acceptor knows the bound port (port 0 asks the OS for one). */
+  setServerPort(port: number): void {
+    this.defaults.serverPort = String(port);
+  }
+
+  dispatch(head: RequestHead, transport: Transport): void {
+    const framing = this.framing;
+    const environ = buildEnviron(head, this.defaults, framing);
+    const exchange = new Exchange(this, transport, environ, head.method === 'HEAD');
+    if (!framing.chunked && framing.contentLength <= 0) {
+      exchange.run();
+    } else if (this.inputMode === 'stream') {
+      const input = new RequestInput(exchange, 'stream', Infinity);
+      exchange.input = input;
+      environ['tsgi.input'] = input;
+      transport.readBody(input);
+      exchange.run();
+    } else if (framing.contentLength > this.maxBodySize) {
+      // Refused on the declared length alone, before a byte of the body is read.
+      exchange.rejectOversizedBody();
+    } else {
+      const input = new RequestInput(exchange, 'buffered', this.maxBodySize);
+      exchange.input = input;
+      environ['tsgi.input'] = input;
+      transport.readBody(input);
+    }
+    if (!exchange.finished) transport.watch(exchange);
+  }
+
+  logAccess(environ: Environ, status: number, bytes: number): void {
+    this.logger.access(formatAccessLine(environ, status, bytes));
+  }
+}

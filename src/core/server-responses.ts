@@ -1,0 +1,38 @@
+/**
+ * Responses the server writes on its own behalf (a fault, a body over the limit). They say what
+ * went wrong in plain text and never leak app details unless the server runs with --debug.
+ */
+import { SERVER_SOFTWARE } from '../spec/constants.js';
+import type { HeaderPair } from '../spec/types.js';
+import { httpDate } from './date.js';
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export interface ServerResponse {
+  status: string;
+  headers: HeaderPair[];
+  body: Buffer;
+}
+
+export function reasonPhrase(code: number): string {
+  return REASONS[code] ?? 'Error';
+}
+
+export function serverResponse(code: number, detail: string | undefined, transportWritesDate: boolean): ServerResponse {
+  const reason = reasonPhrase(code);
+  const body = Buffer.from(detail === undefined ? `${reason}\n` : `${reason}\n\n${detail}\n`, 'utf8');
+  const headers: HeaderPair[] = [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Server', SERVER_SOFTWARE],
+  ];
+  if (!transportWritesDate) headers.push(['Date', httpDate()]);
+  return { status: `${code} ${reason}`, headers, body };
+}

@@ -1,0 +1,7 @@
+/** tsgi's public API: the gateway contract's types and the server. */
+export type * from './spec/types.js';
+export { TSGI_VERSION, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from './spec/constants.js';
+export { serve, type Server } from './server/serve.js';
+export type { ServeOptions, BackendChoice } from './server/config.js';
+export type { BackendName } from './acceptors/types.js';
+export type { LogLevel } from './server/logger.js';

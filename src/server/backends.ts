@@ -1,0 +1,42 @@
+/**
+ * Picks and builds the acceptor for a backend choice. `auto` prefers uWebSockets.js and falls
+ * back to Node's http module when the native addon cannot load on this platform or Node version.
+ */
+import type { Acceptor, BackendName } from '../acceptors/types.js';
+import { NodeAcceptor } from '../acceptors/node.js';
+import { loadUws, UwsAcceptor } from '../acceptors/uws.js';
+import type { BackendChoice, ServerConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+export interface ChosenBackend {
+  acceptor: Acceptor;
+  /** Why `auto` did not pick uws, when it did not. */
+  fallbackReason: string | null;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!.trim();
+}
+
+export async function createAcceptor(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
+  const options = { host: config.host, port: config.port, maxHeaderSize: config.maxHeaderSize };
+  if (choice === 'node') return { acceptor: new NodeAcceptor(options), fallbackReason: null };
+  try {
+    const uws = await loadUws(config.maxHeaderSize);
+    const acceptor = new UwsAcceptor(uws, options, (message) => logger.log('error', message));
+    return { acceptor, fallbackReason: null };
+  } catch (error) {
+    if (choice === 'uws') {
+      throw new Error(
+        `the uws backend is unavailable: uWebSockets.js did not load (${firstLine(error)}). ` +
+          `Install it (npm install uWebSockets.js@npm:uws-pack@20.0.8) or use --backend node.`,
+      );
+    }
+    return { acceptor: new NodeAcceptor(options), fallbackReason: firstLine(error) };
+  }
+}
+
+export function describeBackend(name: BackendName): string {
+  return name === 'uws' ? 'uws (uWebSockets.js)' : 'node (node:http)';
+}

@@ -1,0 +1,29 @@
+/** Constants of the tsgi contract; docs/spec.md explains each. */
+
+/** `environ['tsgi.version']`. */
+export const TSGI_VERSION: readonly [number, number] = Object.freeze([1, 0]) as readonly [number, number];
+
+/**
+ * Connection-level ("hop-by-hop") headers. They describe one connection, which only the server
+ * manages, so an app that sets one gets a 500 instead of a response that could desync framing.
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Default cap on a request body the server buffers for an app (1 MiB). */
+export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
+
+/** Default cap on the request line plus headers (16 KiB, as Node's http). */
+export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+
+/** The product token sent in `Server` unless the app sets its own. */
+export const SERVER_SOFTWARE = 'tsgi';
