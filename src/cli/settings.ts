@@ -1,0 +1,95 @@
+/**
+ * The CLI's settings, declared once as data: the parser, `--help` and the README's option table
+ * all come from this list, so they cannot drift apart.
+ */
+import { BACKENDS } from '../server/config.js';
+import { LOG_LEVELS } from '../server/logger.js';
+import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
+
+export const INTERFACES = ['auto', 'gateway', 'event'] as const;
+export type InterfaceChoice = (typeof INTERFACES)[number];
+
+export interface CliSettings {
+  bind: string;
+  backend: (typeof BACKENDS)[number];
+  interface: InterfaceChoice;
+  logLevel: (typeof LOG_LEVELS)[number];
+  accessLog: boolean;
+  debug: boolean;
+  maxBodySize: number;
+  maxHeaderSize: number;
+  gracefulTimeout: number;
+}
+
+export interface Setting {
+  key: keyof CliSettings;
+  flag: string;
+  short?: string;
+  kind: 'string' | 'integer' | 'flag' | 'choice';
+  metavar?: string;
+  choices?: readonly string[];
+  default: string | number | boolean;
+  help: string;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'bind',
+    flag: '--bind',
+    short: '-b',
+    kind: 'string',
+    metavar: 'HOST:PORT',
+    default: '127.0.0.1:8000',
+    help: 'Address to listen on. The PORT environment variable sets the port when --bind is not given. IPv6: [::1]:8000.',
+  },
+  {
+    key: 'backend',
+    flag: '--backend',
+    kind: 'choice',
+    choices: BACKENDS,
+    default: 'auto',
+    help: 'uws (uWebSockets.js), node (node:http), or auto: uws when it loads, else node.',
+  },
+  {
+    key: 'interface',
+    flag: '--interface',
+    kind: 'choice',
+    choices: INTERFACES,
+    default: 'auto',
+    help: 'App interface: gateway (environ, startResponse). event (scope, receive, send) is reserved and not available yet.',
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level',
+    kind: 'choice',
+    choices: LOG_LEVELS,
+    default: 'info',
+    help: 'Error-log threshold (stderr).',
+  },
+  { key: 'accessLog', flag: '--access-log', kind: 'flag', default: false, help: 'Write one Common Log Format line per response to stdout.' },
+  { key: 'debug', flag: '--debug', kind: 'flag', default: false, help: 'Show stack traces in 500 responses. Never in production.' },
+  {
+    key: 'maxBodySize',
+    flag: '--max-body-size',
+    kind: 'integer',
+    metavar: 'BYTES',
+    default: DEFAULT_MAX_BODY_SIZE,
+    help: 'Largest request body buffered for an app that does not stream its input; 413 beyond.',
+  },
+  {
+    key: 'maxHeaderSize',
+    flag: '--max-header-size',
+    kind: 'integer',
+    metavar: 'BYTES',
+    default: DEFAULT_MAX_HEADER_SIZE,
+    help: 'Largest request line plus headers; 431 beyond.',
+  },
+  {
+    key: 'gracefulTimeout',
+    flag: '--graceful-timeout',
+    kind: 'integer',
+    metavar: 'SECONDS',
+    default: 30,
+    help: 'On SIGINT/SIGTERM, how long in-flight requests may run before connections are cut.',
+  },
+];
