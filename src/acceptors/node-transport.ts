@@ -8,9 +8,12 @@ import type { BodyChunk, HeaderPair } from '../spec/types.js';
 import type { BodyReceiver, ExchangeEvents, Transport } from '../core/transport.js';
 
 const EMPTY = new Uint8Array(0);
+/** How long an aborted response may take to flush before its socket is destroyed. */
+const ABORT_FLUSH_MS = 5000;
 
 export interface NodeTransportHost {
-  exchangeEnded(): void;
+  /** The server is shutting down: responses announce that the connection will close. */
+  readonly closing: boolean;
 }
 
 function flatHeaders(headers: readonly HeaderPair[], contentLength: number, close: boolean): string[] {
@@ -67,7 +70,7 @@ export class NodeTransport implements Transport {
   sendWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void {
     if (this.done) return;
     const res = this.res;
-    res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, close));
+    res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, close || this.host.closing));
     this.markDone();
     if (body === null) res.end();
     else res.end(body);
@@ -75,7 +78,7 @@ export class NodeTransport implements Transport {
 
   startStream(status: string, headers: readonly HeaderPair[], contentLength: number): void {
     if (this.done) return;
-    this.res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, false));
+    this.res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, this.host.closing));
   }
 
   writeStream(chunk: BodyChunk): boolean {
@@ -94,7 +97,15 @@ export class NodeTransport implements Transport {
   abort(): void {
     if (this.done) return;
     this.markDone();
-    this.res.destroy();
+    const socket = this.res.socket;
+    if (socket === null || socket.destroyed) {
+      this.res.destroy();
+      return;
+    }
+    // Flush what was written, then FIN: the client sees a response that stops short. A client
+    // that stops reading does not get to hold the socket open.
+    socket.end();
+    setTimeout(() => socket.destroy(), ABORT_FLUSH_MS).unref();
   }
 
   get isDone(): boolean {
@@ -106,7 +117,6 @@ export class NodeTransport implements Transport {
     this.done = true;
     // Unread body bytes must be consumed for the connection to carry the next request.
     if (this.req.isPaused()) this.req.resume();
-    this.host.exchangeEnded();
   }
 }
 

@@ -64,6 +64,7 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
   private readonly server: http.Server;
   private handler: RequestHandler | null = null;
   private readonly head = new NodeHead();
+  closing = false;
 
   constructor(private readonly options: AcceptorOptions) {
     this.server = http.createServer({
@@ -128,11 +129,8 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
     );
   }
 
-  exchangeEnded(): void {
-    // Node tracks connections itself (close() waits for busy ones); nothing to count here.
-  }
-
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
     let closed = false;
     const allClosed = new Promise<void>((resolve) =>
       this.server.close(() => {

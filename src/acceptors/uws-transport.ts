@@ -27,6 +27,8 @@ export function encodeHead(status: string, headers: readonly HeaderPair[], conte
 }
 
 export interface UwsTransportHost {
+  /** The server is shutting down: responses close their connection. */
+  readonly closing: boolean;
   /** Called once when the exchange is over (ended or aborted), for connection accounting. */
   exchangeEnded(): void;
 }
@@ -35,6 +37,9 @@ export class UwsTransport implements Transport {
   /** True while uWS is inside our request handler (already corked, onAborted not yet needed). */
   inHandler = true;
   private done = false;
+  /** uWS reported the connection gone; `res` must never be touched again. */
+  private socketGone = false;
+  private abortHooked = false;
   private events: ExchangeEvents | null = null;
   private receiver: BodyReceiver | null = null;
   private paused = false;
@@ -77,7 +82,18 @@ export class UwsTransport implements Transport {
 
   watch(events: ExchangeEvents): void {
     this.events = events;
+    this.hookAborted();
+  }
+
+  /**
+   * Registers onAborted if nothing has yet. uWS aborts the whole process when a handler returns
+   * with a response neither ended nor watched, so the acceptor calls this after every dispatch.
+   */
+  hookAborted(): void {
+    if (this.abortHooked) return;
+    this.abortHooked = true;
     this.res.onAborted(() => {
+      this.socketGone = true;
       if (this.done) return;
       this.markDone();
       this.events?.onAbort();
@@ -93,25 +109,24 @@ export class UwsTransport implements Transport {
   private writeWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void {
     const res = this.res;
     this.resumeIfPaused();
+    close ||= this.host.closing;
     if (body !== null) {
       // uWS adds Content-Length for a body passed to end().
       res.writeStatus(encodeHead(status, headers, null));
       this.markDone();
       res.end(body, close);
-    } else if (contentLength > 0) {
-      // HEAD: announce the length, send nothing. (endWithoutBody(n) would wait for n bytes.)
-      res.writeStatus(encodeHead(status, headers, String(contentLength)));
-      this.markDone();
-      res.endWithoutBody(undefined, close);
     } else if (contentLength === 0) {
       res.writeStatus(encodeHead(status, headers, null));
       this.markDone();
-      res.end(undefined, close);
+      res.end('', close);
     } else {
-      // 204/304: no body and no framing header.
-      res.writeStatus(encodeHead(status, headers, null));
+      // HEAD announces the length itself; 204/304 have no framing header at all. Only the
+      // argument-less endWithoutBody() ends the response: endWithoutBody(n) waits for n body
+      // bytes, and an explicit undefined is read as such a length (uWS then aborts the process
+      // when the handler returns), so `close` cannot be honoured here.
+      res.writeStatus(encodeHead(status, headers, contentLength > 0 ? String(contentLength) : null));
       this.markDone();
-      res.endWithoutBody(undefined, close);
+      res.endWithoutBody();
     }
   }
 
@@ -196,13 +211,18 @@ export class UwsTransport implements Transport {
   private finishChunked(): void {
     this.resumeIfPaused();
     this.markDone();
-    this.res.end();
+    this.res.end(undefined, this.host.closing);
   }
 
   abort(): void {
     if (this.done) return;
     this.markDone();
-    this.res.close();
+    // res.close() drops what is still corked, so close once the written bytes have left: after
+    // the handler (or this tick's cork) flushed them. uWS must know we still own the response.
+    this.hookAborted();
+    setImmediate(() => {
+      if (!this.socketGone) this.res.close();
+    });
   }
 
   private resumeIfPaused(): void {

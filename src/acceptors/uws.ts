@@ -51,6 +51,7 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
   private handler: RequestHandler | null = null;
   private readonly head = new UwsHead();
   private inFlight = 0;
+  closing = false;
   private idleWaiter: (() => void) | null = null;
 
   constructor(
@@ -102,6 +103,7 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
     }
     head.request = null;
     transport.inHandler = false;
+    if (!transport.isDone) transport.hookAborted();
   }
 
   exchangeEnded(): void {
@@ -110,6 +112,7 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
   }
 
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
     if (this.listenSocket !== null) {
       this.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;

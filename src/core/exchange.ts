@@ -38,6 +38,8 @@ export class Exchange implements ExchangeEvents, InputOwner {
   /** Set for the access log: the status actually sent, or 0 when none was. */
   private sentStatus = 0;
   private appCalled = false;
+  /** The client went away: later app activity is expected, not a fault. */
+  private clientGone = false;
   readonly startResponse = (status: string, headers: readonly HeaderPair[], excInfo?: ExcInfo): WriteFunction =>
     this.onStartResponse(status, headers, excInfo);
 
@@ -123,9 +125,11 @@ export class Exchange implements ExchangeEvents, InputOwner {
           'third argument to replace the status and headers of a response that has not started',
       );
     }
-    if (this.phase === Phase.Finished) {
-      throw new Error('startResponse() was called after the response ended (the client may have disconnected)');
+    if (this.phase === Phase.Finished && !this.clientGone) {
+      throw new Error('startResponse() was called after the response ended');
     }
+    // After a client disconnect the call still succeeds: an app finishing its work normally is
+    // not at fault, and its body is discarded (close() has run).
     this.head = buildResponseHead(status, headers, this.runtime.transportWritesDate);
     if (this.writeFunction === null) this.writeFunction = (chunk: BodyChunk) => this.legacyWrite(chunk);
     return this.writeFunction;
@@ -326,7 +330,9 @@ export class Exchange implements ExchangeEvents, InputOwner {
   /** The app raised, rejected, or broke the contract. */
   fail(error: unknown): void {
     if (this.phase === Phase.Finished) {
-      this.runtime.logger.log('error', `${this.requestLabel()}: the app raised after the response ended:\n${stackOf(error)}`);
+      // Typically a legacy write() after the client left; only a real fault is worth an error.
+      const level = this.clientGone ? 'debug' : 'error';
+      this.runtime.logger.log(level, `${this.requestLabel()}: the app raised after the response ended:\n${stackOf(error)}`);
       return;
     }
     this.runtime.logger.log('error', `${this.requestLabel()}: the app raised:\n${stackOf(error)}`);
@@ -405,6 +411,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
 
   onAbort(): void {
     if (this.phase === Phase.Finished) return;
+    this.clientGone = true;
     this.input?.fail(new Error('the client disconnected before the request body was complete'));
     this.runtime.logger.log('debug', `${this.requestLabel()}: the client disconnected before the response ended`);
     this.stopIterating();

@@ -76,7 +76,10 @@ export interface Transport {
   /** Finishes a streamed response. */
   endStream(): void;
 
-  /** Cuts the connection so a partial response can never look complete. */
+  /**
+   * Ends the exchange by closing the connection: bytes already written are flushed, nothing more
+   * is sent, so a partial response can never look complete.
+   */
   abort(): void;
 }
 
