@@ -15,6 +15,7 @@ class NodeHead implements RequestHead {
   query = '';
   protocol = 'HTTP/1.1';
   remoteAddress = '';
+  readonly peer = null;
   remotePort = '';
   rawHeaders: string[] = [];
 

@@ -10,7 +10,7 @@
  *   both wait for `onWritable` instead of buffering without bound.
  */
 import type { BodyChunk, HeaderPair } from '../spec/types.js';
-import type { BodyReceiver, ExchangeEvents, Transport } from '../core/transport.js';
+import type { BodyReceiver, ExchangeEvents, PeerAddressSource, Transport } from '../core/transport.js';
 import type { UwsResponse } from './uws-types.js';
 
 const EMPTY = new Uint8Array(0);
@@ -26,14 +26,17 @@ export function encodeHead(status: string, headers: readonly HeaderPair[], conte
   return block;
 }
 
+let warnedLatePeerRead = false;
+
 export interface UwsTransportHost {
   /** The server is shutting down: responses close their connection. */
   readonly closing: boolean;
   /** Called once when the exchange is over (ended or aborted), for connection accounting. */
   exchangeEnded(): void;
+  warn(message: string): void;
 }
 
-export class UwsTransport implements Transport {
+export class UwsTransport implements Transport, PeerAddressSource {
   /** True while uWS is inside our request handler (already corked, onAborted not yet needed). */
   inHandler = true;
   private done = false;
@@ -49,6 +52,7 @@ export class UwsTransport implements Transport {
   private pending: Uint8Array | null = null;
   private pendingStart = 0;
   private writableHooked = false;
+  private peer: string | null = null;
 
   constructor(
     private readonly res: UwsResponse,
@@ -57,6 +61,23 @@ export class UwsTransport implements Transport {
 
   get isDone(): boolean {
     return this.done;
+  }
+
+  peerAddress(): string {
+    if (this.peer !== null) return this.peer;
+    if (this.done) {
+      // The HttpResponse is gone; uWS cannot tell us any more.
+      if (!warnedLatePeerRead) {
+        warnedLatePeerRead = true;
+        this.host.warn(
+          "environ.REMOTE_ADDR was first read after its response ended, so it is ''. On the uws " +
+            'backend read it while the request is in progress (or in the body\'s close()).',
+        );
+      }
+      return '';
+    }
+    this.peer = Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
+    return this.peer;
   }
 
   readBody(receiver: BodyReceiver): void {

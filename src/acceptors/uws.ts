@@ -5,7 +5,7 @@
  * `HttpRequest` is only valid until the handler returns, so everything the core needs is read
  * during `dispatch`; the head object is reused for every request (nothing keeps it).
  */
-import type { RequestHandler, RequestHead, HeaderVisitor } from '../core/transport.js';
+import type { HeaderVisitor, PeerAddressSource, RequestHandler, RequestHead } from '../core/transport.js';
 import type { Acceptor, AcceptorOptions } from './types.js';
 import { UwsTransport, type UwsTransportHost } from './uws-transport.js';
 import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './uws-types.js';
@@ -33,7 +33,8 @@ class UwsHead implements RequestHead {
   rawPath = '';
   query = '';
   protocol = 'HTTP/1.1';
-  remoteAddress = '';
+  readonly remoteAddress = '';
+  peer: PeerAddressSource | null = null;
   remotePort = '';
   request: UwsRequest | null = null;
 
@@ -58,6 +59,7 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
     private readonly uws: UwsModule,
     private readonly options: AcceptorOptions,
     private readonly onInternalError: (message: string) => void,
+    private readonly onWarning: (message: string) => void,
   ) {
     this.app = uws.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
@@ -90,10 +92,10 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
     head.method = req.getCaseSensitiveMethod();
     head.rawPath = req.getUrl();
     head.query = req.getQuery() ?? '';
-    head.remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     head.remotePort = res.getRemotePort === undefined ? '' : String(res.getRemotePort());
     this.inFlight++;
     const transport = new UwsTransport(res, this);
+    head.peer = transport;
     try {
       this.handler!.dispatch(head, transport);
     } catch (error) {
@@ -102,8 +104,13 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
       transport.abort();
     }
     head.request = null;
+    head.peer = null;
     transport.inHandler = false;
     if (!transport.isDone) transport.hookAborted();
+  }
+
+  warn(message: string): void {
+    this.onWarning(message);
   }
 
   exchangeEnded(): void {

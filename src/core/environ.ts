@@ -8,7 +8,7 @@
 import { TSGI_VERSION } from '../spec/constants.js';
 import type { Environ, ErrorStream, InputStream } from '../spec/types.js';
 import { decodePath } from './path.js';
-import type { RequestHead } from './transport.js';
+import type { PeerAddressSource, RequestHead } from './transport.js';
 
 /** Per-server constants copied into every environ. */
 export interface EnvironDefaults {
@@ -64,8 +64,39 @@ function visitHeader(lowerName: string, value: string): void {
   environ[key] = previous === undefined ? value : `${previous as string}, ${value}`;
 }
 
+/** Where a lazily fetched REMOTE_ADDR comes from; a symbol, so it never collides with a CGI key. */
+const PEER = Symbol('tsgi.peer');
+
+// One descriptor object for every environ, so V8 keeps them all on one hidden class.
+const LAZY_REMOTE_ADDR: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Environ): string {
+    const value = (this[PEER as unknown as string] as PeerAddressSource).peerAddress();
+    // Replace the accessor with the value: later reads are plain property loads.
+    Object.defineProperty(this, 'REMOTE_ADDR', { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  },
+  set(this: Environ, value: unknown): void {
+    // Middleware such as proxy-header fixers assign REMOTE_ADDR; that must just work.
+    Object.defineProperty(this, 'REMOTE_ADDR', { value, writable: true, enumerable: true, configurable: true });
+  },
+};
+
 export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, framingOut: BodyFraming): Environ {
-  const environ: Environ = {
+  const environ = head.peer === null ? eagerEnviron(head, defaults) : lazyEnviron(head, defaults, head.peer);
+  framingOut.contentLength = -1;
+  framingOut.chunked = false;
+  target = environ;
+  framing = framingOut;
+  head.forEachHeader(visitHeader);
+  target = null;
+  return environ;
+}
+
+/** Every key as a data property (the node backend). */
+function eagerEnviron(head: RequestHead, defaults: EnvironDefaults): Environ {
+  return {
     REQUEST_METHOD: head.method,
     SCRIPT_NAME: '',
     PATH_INFO: decodePath(head.rawPath),
@@ -84,11 +115,29 @@ export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, frami
     'tsgi.run_once': false,
     'tsgi.raw_path': head.rawPath,
   };
-  framingOut.contentLength = -1;
-  framingOut.chunked = false;
-  target = environ;
-  framing = framingOut;
-  head.forEachHeader(visitHeader);
-  target = null;
+}
+
+/** REMOTE_ADDR as an accessor that fetches the address from the acceptor on first read. */
+function lazyEnviron(head: RequestHead, defaults: EnvironDefaults, peer: PeerAddressSource): Environ {
+  const environ = {
+    REQUEST_METHOD: head.method,
+    SCRIPT_NAME: '',
+    PATH_INFO: decodePath(head.rawPath),
+    QUERY_STRING: head.query,
+    SERVER_NAME: defaults.serverName,
+    SERVER_PORT: defaults.serverPort,
+    SERVER_PROTOCOL: head.protocol,
+    REMOTE_PORT: head.remotePort,
+    'tsgi.version': TSGI_VERSION,
+    'tsgi.url_scheme': defaults.urlScheme,
+    'tsgi.input': defaults.emptyInput,
+    'tsgi.errors': defaults.errors,
+    'tsgi.multithread': false,
+    'tsgi.multiprocess': defaults.multiprocess,
+    'tsgi.run_once': false,
+    'tsgi.raw_path': head.rawPath,
+    [PEER]: peer,
+  } as unknown as Environ;
+  Object.defineProperty(environ, 'REMOTE_ADDR', LAZY_REMOTE_ADDR);
   return environ;
 }

@@ -78,6 +78,9 @@ export class Exchange implements ExchangeEvents, InputOwner {
   private consume(body: unknown): void {
     if (body !== null && typeof body === 'object' && typeof (body as Closable).close === 'function') {
       this.closable = body as Closable;
+      // close() runs after the response ended, when a lazily fetched REMOTE_ADDR can no longer
+      // be fetched: settle it now.
+      void this.environ.REMOTE_ADDR;
     }
     if (this.phase === Phase.Finished) {
       // The client left while the app was working; the response has nowhere to go.

@@ -87,6 +87,8 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     const framing = this.framing;
     const environ = buildEnviron(head, this.defaults, framing);
     const exchange = new Exchange(this, transport, environ, head.method === 'HEAD');
+    // The access line is written after the response ended; settle a lazy REMOTE_ADDR first.
+    if (this.logger.accessEnabled) void environ.REMOTE_ADDR;
     if (!framing.chunked && framing.contentLength <= 0) {
       exchange.run();
     } else if (this.inputMode === 'stream') {

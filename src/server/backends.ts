@@ -24,7 +24,12 @@ export async function createAcceptor(choice: BackendChoice, config: ServerConfig
   if (choice === 'node') return { acceptor: new NodeAcceptor(options), fallbackReason: null };
   try {
     const uws = await loadUws(config.maxHeaderSize);
-    const acceptor = new UwsAcceptor(uws, options, (message) => logger.log('error', message));
+    const acceptor = new UwsAcceptor(
+      uws,
+      options,
+      (message) => logger.log('error', message),
+      (message) => logger.log('warning', message),
+    );
     return { acceptor, fallbackReason: null };
   } catch (error) {
     if (choice === 'uws') {
