@@ -4,7 +4,9 @@
  * responses; this file maps the core's calls onto it and reports drain and disconnects.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BodyChunk, HeaderPair } from '../spec/types.js';
+import type { BodyChunk } from '../spec/types.js';
+import { httpDate } from '../core/date.js';
+import type { ResponseHead } from '../core/response-head.js';
 import type { BodyReceiver, ExchangeEvents, Transport } from '../core/transport.js';
 
 const EMPTY = new Uint8Array(0);
@@ -16,12 +18,27 @@ export interface NodeTransportHost {
   readonly closing: boolean;
 }
 
-function flatHeaders(headers: readonly HeaderPair[], contentLength: number, close: boolean): string[] {
-  const flat: string[] = [];
-  for (let i = 0; i < headers.length; i++) {
-    const header = headers[i]!;
-    flat.push(header[0], header[1]);
+/** What this transport caches in `head.wire`: the reason phrase and the flattened headers. */
+interface NodeWire {
+  reason: string;
+  fields: string[];
+}
+
+function wireOf(head: ResponseHead): NodeWire {
+  let wire = head.wire as NodeWire | null;
+  if (wire === null) {
+    const fields: string[] = [];
+    for (const [name, value] of head.headers) fields.push(name, value);
+    wire = { reason: head.status.slice(4), fields };
+    head.wire = wire;
   }
+  return wire;
+}
+
+/** The head's headers plus the per-response ones: Date, framing, Connection. */
+function rawHeaders(head: ResponseHead, wire: NodeWire, contentLength: number, close: boolean): string[] {
+  const flat = wire.fields.slice();
+  if (!head.hasDate) flat.push('Date', httpDate());
   if (contentLength >= 0) flat.push('Content-Length', String(contentLength));
   if (close) flat.push('Connection', 'close');
   return flat;
@@ -67,18 +84,20 @@ export class NodeTransport implements Transport {
     });
   }
 
-  sendWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void {
+  sendWhole(head: ResponseHead, body: BodyChunk | null, contentLength: number, close: boolean): void {
     if (this.done) return;
     const res = this.res;
-    res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, close || this.host.closing));
+    const wire = wireOf(head);
+    res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, close || this.host.closing));
     this.markDone();
     if (body === null) res.end();
     else res.end(body);
   }
 
-  startStream(status: string, headers: readonly HeaderPair[], contentLength: number): void {
+  startStream(head: ResponseHead, contentLength: number): void {
     if (this.done) return;
-    this.res.writeHead(statusCode(status), status.slice(4), flatHeaders(headers, contentLength, this.host.closing));
+    const wire = wireOf(head);
+    this.res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, this.host.closing));
   }
 
   writeStream(chunk: BodyChunk): boolean {
@@ -118,8 +137,4 @@ export class NodeTransport implements Transport {
     // Unread body bytes must be consumed for the connection to carry the next request.
     if (this.req.isPaused()) this.req.resume();
   }
-}
-
-function statusCode(status: string): number {
-  return (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
 }

@@ -61,7 +61,6 @@ function statusForClientError(code: string | undefined): number {
 
 export class NodeAcceptor implements Acceptor, NodeTransportHost {
   readonly backend = 'node' as const;
-  readonly writesDate = false;
   private readonly server: http.Server;
   private handler: RequestHandler | null = null;
   private readonly head = new NodeHead();

@@ -12,8 +12,6 @@ export interface AcceptorOptions {
 
 export interface Acceptor {
   readonly backend: BackendName;
-  /** The acceptor adds its own Date header to every response. */
-  readonly writesDate: boolean;
   /**
    * Starts listening. `onListening` runs with the bound port before the first request can
    * arrive, so the handler can learn SERVER_PORT when port 0 was asked for.

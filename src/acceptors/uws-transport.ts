@@ -9,20 +9,28 @@
  * - Known-length bodies go through `tryEnd`, unknown-length ones through `write` (chunked);
  *   both wait for `onWritable` instead of buffering without bound.
  */
-import type { BodyChunk, HeaderPair } from '../spec/types.js';
+import type { BodyChunk } from '../spec/types.js';
+import type { ResponseHead } from '../core/response-head.js';
 import type { BodyReceiver, ExchangeEvents, PeerAddressSource, Transport } from '../core/transport.js';
 import type { UwsResponse } from './uws-types.js';
 
 const EMPTY = new Uint8Array(0);
 
-/** One header block: uWS writes `HTTP/1.1 ` + this + CRLF, so headers can ride on the status. */
-export function encodeHead(status: string, headers: readonly HeaderPair[], contentLength: string | null): string {
-  let block = status;
-  for (let i = 0; i < headers.length; i++) {
-    const header = headers[i]!;
-    block += '\r\n' + header[0] + ': ' + header[1];
+/**
+ * The head as one string for `writeStatus`: uWS writes `HTTP/1.1 ` + it + CRLF, so the headers
+ * ride on the status and a response costs one native call for its whole head. uWS always writes
+ * its own Date, so an app's Date is left out. Built once per head and cached in `head.wire`.
+ */
+export function encodeHead(head: ResponseHead): string {
+  let block = head.wire as string | null;
+  if (block === null) {
+    block = head.status;
+    for (const [name, value] of head.headers) {
+      if (head.hasDate && name.length === 4 && name.toLowerCase() === 'date') continue;
+      block += '\r\n' + name + ': ' + value;
+    }
+    head.wire = block;
   }
-  if (contentLength !== null) block += '\r\nContent-Length: ' + contentLength;
   return block;
 }
 
@@ -121,23 +129,23 @@ export class UwsTransport implements Transport, PeerAddressSource {
     });
   }
 
-  sendWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void {
+  sendWhole(head: ResponseHead, body: BodyChunk | null, contentLength: number, close: boolean): void {
     if (this.done) return;
-    if (this.inHandler) this.writeWhole(status, headers, body, contentLength, close);
-    else this.res.cork(() => this.writeWhole(status, headers, body, contentLength, close));
+    if (this.inHandler) this.writeWhole(head, body, contentLength, close);
+    else this.res.cork(() => this.writeWhole(head, body, contentLength, close));
   }
 
-  private writeWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void {
+  private writeWhole(head: ResponseHead, body: BodyChunk | null, contentLength: number, close: boolean): void {
     const res = this.res;
     this.resumeIfPaused();
     close ||= this.host.closing;
     if (body !== null) {
       // uWS adds Content-Length for a body passed to end().
-      res.writeStatus(encodeHead(status, headers, null));
+      res.writeStatus(encodeHead(head));
       this.markDone();
       res.end(body, close);
     } else if (contentLength === 0) {
-      res.writeStatus(encodeHead(status, headers, null));
+      res.writeStatus(encodeHead(head));
       this.markDone();
       res.end('', close);
     } else {
@@ -145,18 +153,18 @@ export class UwsTransport implements Transport, PeerAddressSource {
       // argument-less endWithoutBody() ends the response: endWithoutBody(n) waits for n body
       // bytes, and an explicit undefined is read as such a length (uWS then aborts the process
       // when the handler returns), so `close` cannot be honoured here.
-      res.writeStatus(encodeHead(status, headers, contentLength > 0 ? String(contentLength) : null));
+      res.writeStatus(contentLength > 0 ? encodeHead(head) + '\r\nContent-Length: ' + contentLength : encodeHead(head));
       this.markDone();
       res.endWithoutBody();
     }
   }
 
-  startStream(status: string, headers: readonly HeaderPair[], contentLength: number): void {
+  startStream(head: ResponseHead, contentLength: number): void {
     if (this.done) return;
     this.totalSize = contentLength;
-    const head = encodeHead(status, headers, null);
-    if (this.inHandler) this.res.writeStatus(head);
-    else this.res.cork(() => this.res.writeStatus(head));
+    const block = encodeHead(head);
+    if (this.inHandler) this.res.writeStatus(block);
+    else this.res.cork(() => this.res.writeStatus(block));
   }
 
   writeStream(chunk: BodyChunk): boolean {

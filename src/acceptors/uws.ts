@@ -45,8 +45,6 @@ class UwsHead implements RequestHead {
 
 export class UwsAcceptor implements Acceptor, UwsTransportHost {
   readonly backend = 'uws' as const;
-  /** uWS writes `Date` (and `uWebSockets: 20`) into every response itself. */
-  readonly writesDate = true;
   private readonly app: UwsApp;
   private listenSocket: UwsListenSocket | null = null;
   private handler: RequestHandler | null = null;

@@ -9,7 +9,7 @@
 import type { BodyChunk, Closable, Environ, ExcInfo, HeaderPair, WriteFunction } from '../spec/types.js';
 import type { GatewayRuntime } from './gateway.js';
 import { RequestInput, type InputOwner } from './input.js';
-import { buildResponseHead, describe, type ResponseHead } from './response-head.js';
+import { describe, type ResponseHead } from './response-head.js';
 import { serverResponse } from './server-responses.js';
 import type { ExchangeEvents, Transport } from './transport.js';
 
@@ -133,7 +133,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
     }
     // After a client disconnect the call still succeeds: an app finishing its work normally is
     // not at fault, and its body is discarded (close() has run).
-    this.head = buildResponseHead(status, headers, this.runtime.transportWritesDate);
+    this.head = this.runtime.heads.get(status, headers);
     if (this.writeFunction === null) this.writeFunction = (chunk: BodyChunk) => this.legacyWrite(chunk);
     return this.writeFunction;
   }
@@ -171,12 +171,12 @@ export class Exchange implements ExchangeEvents, InputOwner {
     }
     this.bodyBytes = total;
     if (isBodiless(head.statusCode)) {
-      this.transport.sendWhole(head.status, head.headers, null, -1, false);
+      this.transport.sendWhole(head, null, -1, false);
     } else if (this.isHead) {
-      this.transport.sendWhole(head.status, head.headers, null, declared !== -1 ? declared : total, false);
+      this.transport.sendWhole(head, null, declared !== -1 ? declared : total, false);
     } else {
       const body = total === 0 ? null : chunks.length === 1 ? (chunks[0] as BodyChunk) : concat(chunks as BodyChunk[], total);
-      this.transport.sendWhole(head.status, head.headers, body, total, false);
+      this.transport.sendWhole(head, body, total, false);
     }
     this.headersSent = true;
     this.sentStatus = head.statusCode;
@@ -275,7 +275,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
     this.headersSent = true;
     this.sentStatus = head.statusCode;
     this.phase = Phase.Streaming;
-    this.transport.startStream(head.status, head.headers, head.declaredLength);
+    this.transport.startStream(head, head.declaredLength);
   }
 
   /** The body iterable is exhausted: complete the response. */
@@ -289,15 +289,15 @@ export class Exchange implements ExchangeEvents, InputOwner {
       this.headersSent = true;
       this.sentStatus = head.statusCode;
       if (isBodiless(head.statusCode)) {
-        this.transport.sendWhole(head.status, head.headers, null, -1, false);
+        this.transport.sendWhole(head, null, -1, false);
       } else if (this.isHead) {
-        this.transport.sendWhole(head.status, head.headers, null, declared !== -1 ? declared : this.bodyBytes, false);
+        this.transport.sendWhole(head, null, declared !== -1 ? declared : this.bodyBytes, false);
       } else if (declared > 0) {
-        this.transport.startStream(head.status, head.headers, declared);
+        this.transport.startStream(head, declared);
         this.reportShortBody(declared);
         this.transport.abort();
       } else {
-        this.transport.sendWhole(head.status, head.headers, null, 0, false);
+        this.transport.sendWhole(head, null, 0, false);
       }
     } else if (declared !== -1 && this.bodyBytes < declared) {
       this.reportShortBody(declared);
@@ -353,11 +353,11 @@ export class Exchange implements ExchangeEvents, InputOwner {
 
   /** A response the server writes itself (500, 413) when nothing has been sent yet. */
   sendServerResponse(code: number, detail?: string, closeConnection = false): void {
-    const response = serverResponse(code, detail, this.runtime.transportWritesDate);
+    const response = serverResponse(code, detail);
     this.headersSent = true;
     this.sentStatus = code;
     this.bodyBytes = this.isHead ? 0 : response.body.byteLength;
-    this.transport.sendWhole(response.status, response.headers, this.isHead ? null : response.body, response.body.byteLength, closeConnection);
+    this.transport.sendWhole(response.head, this.isHead ? null : response.body, response.body.byteLength, closeConnection);
     this.finish();
   }
 

@@ -10,6 +10,7 @@ import { buildEnviron, type BodyFraming, type EnvironDefaults } from './environ.
 import { createErrorStream } from './errors-stream.js';
 import { Exchange } from './exchange.js';
 import { RequestInput } from './input.js';
+import { ResponseHeadCache } from './response-head.js';
 import type { RequestHandler, RequestHead, Transport } from './transport.js';
 
 export interface GatewayOptions {
@@ -22,8 +23,6 @@ export interface GatewayOptions {
   serverName: string;
   serverPort: number;
   multiprocess: boolean;
-  /** The acceptor writes its own Date header (uWebSockets.js always does). */
-  transportWritesDate: boolean;
 }
 
 /** What an exchange needs from its server; one per server, shared by every request. */
@@ -32,7 +31,8 @@ export interface GatewayRuntime {
   readonly logger: Logger;
   readonly maxBodySize: number;
   readonly debug: boolean;
-  readonly transportWritesDate: boolean;
+  /** Validated response heads, shared by every exchange of this server. */
+  readonly heads: ResponseHeadCache;
   logAccess(environ: Environ, status: number, bytes: number): void;
 }
 
@@ -55,7 +55,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   readonly logger: Logger;
   readonly maxBodySize: number;
   readonly debug: boolean;
-  readonly transportWritesDate: boolean;
+  readonly heads = new ResponseHeadCache();
   private readonly inputMode: InputMode;
   private readonly defaults: EnvironDefaults;
   /** Reused by every dispatch: environ building is synchronous. */
@@ -66,7 +66,6 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     this.logger = options.logger;
     this.maxBodySize = options.maxBodySize;
     this.debug = options.debug;
-    this.transportWritesDate = options.transportWritesDate;
     this.inputMode = inputModeOf(options.app);
     this.defaults = {
       serverName: options.serverName,

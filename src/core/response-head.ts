@@ -6,7 +6,6 @@
  */
 import { HOP_BY_HOP_HEADERS, SERVER_SOFTWARE } from '../spec/constants.js';
 import type { HeaderPair } from '../spec/types.js';
-import { httpDate } from './date.js';
 
 /** Three digits 200–599, one space, a reason of visible characters, spaces and tabs. */
 const STATUS_LINE = /^[2-5]\d\d [\t\x20-\x7e\x80-\xff]+$/;
@@ -18,14 +17,22 @@ const DIGITS = /^\d{1,15}$/;
 
 export class ResponseHeadError extends TypeError {}
 
-/** A validated head, ready for a transport. */
+/**
+ * A validated response head, ready for a transport. Heads are cached and shared by every
+ * response that uses the same status and headers, so nothing here may change after it is built
+ * except `wire`, which the transport owning the server fills once.
+ */
 export interface ResponseHead {
-  status: string;
-  statusCode: number;
-  /** Headers to send, without Content-Length; Server and Date added where the app gave none. */
-  headers: HeaderPair[];
+  readonly status: string;
+  readonly statusCode: number;
+  /** Headers to send, without Content-Length; `Server` added when the app gave none. */
+  readonly headers: readonly HeaderPair[];
   /** The app's Content-Length, or -1 when it declared none. */
-  declaredLength: number;
+  readonly declaredLength: number;
+  /** The app set its own Date header (transports add a cached one otherwise). */
+  readonly hasDate: boolean;
+  /** The transport's pre-encoded form of status and headers, built on first use. */
+  wire: unknown;
 }
 
 export function parseStatus(status: unknown): { status: string; code: number } {
@@ -38,11 +45,8 @@ export function parseStatus(status: unknown): { status: string; code: number } {
   return { status, code: (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48) };
 }
 
-/**
- * Checks the app's headers and builds the list to send. `transportWritesDate`: the acceptor adds
- * its own Date header (uWebSockets.js does, always), so an app-set Date would be a duplicate.
- */
-export function buildResponseHead(status: unknown, headers: unknown, transportWritesDate: boolean): ResponseHead {
+/** Checks the app's status and headers and builds the head to send (uncached). */
+export function buildResponseHead(status: unknown, headers: unknown): ResponseHead {
   const parsed = parseStatus(status);
   if (!Array.isArray(headers)) {
     throw new ResponseHeadError(
@@ -89,20 +93,70 @@ export function buildResponseHead(status: unknown, headers: unknown, transportWr
       declaredLength = length;
       continue;
     }
-    if (lower === 'date') {
-      hasDate = true;
-      if (transportWritesDate) continue;
-    } else if (lower === 'server') {
-      hasServer = true;
-    }
-    out.push(pair as unknown as HeaderPair);
+    if (lower === 'date') hasDate = true;
+    else if (lower === 'server') hasServer = true;
+    // A copy: the app may reuse or mutate its own arrays after this call.
+    out.push([name, value]);
   }
   if (!hasServer) out.push(SERVER_HEADER);
-  if (!hasDate && !transportWritesDate) out.push(['Date', httpDate()]);
-  return { status: parsed.status, statusCode: parsed.code, headers: out, declaredLength };
+  return { status: parsed.status, statusCode: parsed.code, headers: out, declaredLength, hasDate, wire: null };
 }
 
 const SERVER_HEADER: HeaderPair = Object.freeze(['Server', SERVER_SOFTWARE]) as HeaderPair;
+
+/** How many distinct heads a server remembers; apps tend to answer with a handful. */
+const CACHE_SLOTS = 8;
+
+interface CacheEntry {
+  status: string;
+  /** The app's names and values, flattened: name0, value0, name1, value1, … */
+  fields: string[];
+  head: ResponseHead;
+}
+
+/**
+ * Remembers validated heads. A hit needs the same status string and the same names and values in
+ * the same order, compared with ===: identical string constants compare by pointer, so a hit costs
+ * a few comparisons instead of validation and encoding. Content equality is what makes reuse
+ * safe, not the identity of the app's arrays, which it may mutate.
+ */
+export class ResponseHeadCache {
+  private readonly entries: CacheEntry[] = [];
+  private nextSlot = 0;
+
+  get(status: unknown, headers: unknown): ResponseHead {
+    if (typeof status === 'string' && Array.isArray(headers)) {
+      const entries = this.entries;
+      for (let e = 0; e < entries.length; e++) {
+        const entry = entries[e]!;
+        if (entry.status === status && matches(entry.fields, headers)) return entry.head;
+      }
+    }
+    const head = buildResponseHead(status, headers);
+    this.remember(status as string, headers as HeaderPair[], head);
+    return head;
+  }
+
+  private remember(status: string, headers: readonly HeaderPair[], head: ResponseHead): void {
+    const fields: string[] = [];
+    for (let i = 0; i < headers.length; i++) fields.push(headers[i]![0], headers[i]![1]);
+    const entry = { status, fields, head };
+    if (this.entries.length < CACHE_SLOTS) this.entries.push(entry);
+    else {
+      this.entries[this.nextSlot] = entry;
+      this.nextSlot = (this.nextSlot + 1) % CACHE_SLOTS;
+    }
+  }
+}
+
+function matches(fields: readonly string[], headers: readonly unknown[]): boolean {
+  if (fields.length !== headers.length * 2) return false;
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i];
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== fields[2 * i] || pair[1] !== fields[2 * i + 1]) return false;
+  }
+  return true;
+}
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';

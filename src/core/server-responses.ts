@@ -4,7 +4,7 @@
  */
 import { SERVER_SOFTWARE } from '../spec/constants.js';
 import type { HeaderPair } from '../spec/types.js';
-import { httpDate } from './date.js';
+import type { ResponseHead } from './response-head.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -17,22 +17,22 @@ const REASONS: Record<number, string> = {
 };
 
 export interface ServerResponse {
-  status: string;
-  headers: HeaderPair[];
+  head: ResponseHead;
   body: Buffer;
 }
+
+const HEADERS: readonly HeaderPair[] = Object.freeze([
+  Object.freeze(['Content-Type', 'text/plain; charset=utf-8']) as HeaderPair,
+  Object.freeze(['Server', SERVER_SOFTWARE]) as HeaderPair,
+]);
 
 export function reasonPhrase(code: number): string {
   return REASONS[code] ?? 'Error';
 }
 
-export function serverResponse(code: number, detail: string | undefined, transportWritesDate: boolean): ServerResponse {
+export function serverResponse(code: number, detail: string | undefined): ServerResponse {
   const reason = reasonPhrase(code);
   const body = Buffer.from(detail === undefined ? `${reason}\n` : `${reason}\n\n${detail}\n`, 'utf8');
-  const headers: HeaderPair[] = [
-    ['Content-Type', 'text/plain; charset=utf-8'],
-    ['Server', SERVER_SOFTWARE],
-  ];
-  if (!transportWritesDate) headers.push(['Date', httpDate()]);
-  return { status: `${code} ${reason}`, headers, body };
+  const head: ResponseHead = { status: `${code} ${reason}`, statusCode: code, headers: HEADERS, declaredLength: -1, hasDate: false, wire: null };
+  return { head, body };
 }

@@ -5,7 +5,8 @@
  * duration of `RequestHandler.dispatch`, and hands the core a `Transport` for that one exchange.
  * The core never imports uWebSockets.js or node:http; acceptors never see an environ.
  */
-import type { BodyChunk, HeaderPair } from '../spec/types.js';
+import type { BodyChunk } from '../spec/types.js';
+import type { ResponseHead } from './response-head.js';
 
 /** Called once per request header; names are lower-case, values as received. */
 export type HeaderVisitor = (lowerName: string, value: string) => void;
@@ -78,10 +79,10 @@ export interface Transport {
    * it equals the body's byte length; for HEAD it is the would-be length and no body is sent.
    * `close` asks the transport to close the connection after the response.
    */
-  sendWhole(status: string, headers: readonly HeaderPair[], body: BodyChunk | null, contentLength: number, close: boolean): void;
+  sendWhole(head: ResponseHead, body: BodyChunk | null, contentLength: number, close: boolean): void;
 
   /** Sends status and headers; `contentLength` -1 means unknown (chunked or close-delimited). */
-  startStream(status: string, headers: readonly HeaderPair[], contentLength: number): void;
+  startStream(head: ResponseHead, contentLength: number): void;
   /** Writes one non-empty body chunk; false means "wait for onDrain before writing more". */
   writeStream(chunk: BodyChunk): boolean;
   /** Finishes a streamed response. */

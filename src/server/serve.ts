@@ -40,7 +40,6 @@ export async function serve(app: GatewayApp, options: ServeOptions = {}): Promis
     serverName: config.host,
     serverPort: config.port,
     multiprocess: false,
-    transportWritesDate: acceptor.writesDate,
   });
   const port = await acceptor.listen(handler, (bound) => handler.setServerPort(bound));
   const fallback = fallbackReason === null ? '' : ` (uWebSockets.js unavailable: ${fallbackReason})`;
