@@ -1076,7 +1076,7 @@ describe.each(BACKENDS)('HEAD and bodiless statuses on %s', (backend) => {
   });
 
   it.each(['array', 'generator', 'declared'])(
-    'HEAD runs the app, announces the GET length and sends no body (%s)',
+    'HEAD runs the app, announces the length a GET would announce and sends no body (%s)',
     async (kind) => {
       const calls: string[] = [];
       const body = 'the body of the resource';
@@ -1096,7 +1096,8 @@ describe.each(BACKENDS)('HEAD and bodiless statuses on %s', (backend) => {
         conn.write(HEAD('/r') + GET('/r'));
         const head = await conn.read({ head: true });
         expect(head.status).toBe(200);
-        expect(head.header('content-length')).toEqual([String(body.length)]);
+        // A GET streams a generator body chunked, with no length; HEAD announces none either.
+        expect(head.header('content-length')).toEqual(kind === 'generator' ? [] : [String(body.length)]);
         expect(head.header('transfer-encoding')).toEqual([]);
         // No body bytes: what follows the HEAD response is the GET response itself.
         expect(conn.pending().length === 0 || conn.pending().toString('latin1').startsWith('HTTP/1.1 ')).toBe(true);
@@ -1110,6 +1111,30 @@ describe.each(BACKENDS)('HEAD and bodiless statuses on %s', (backend) => {
       }
     },
   );
+
+  it('HEAD answers at once for an endless streamed body, and stops iterating it', async () => {
+    let yielded = 0;
+    let finalized = false;
+    server = await startServer((_environ, startResponse) => {
+      startResponse('200 OK', [['Content-Type', 'text/event-stream']]);
+      return (function* () {
+        try {
+          for (;;) {
+            yielded++;
+            yield 'data: tick\n\n';
+          }
+        } finally {
+          finalized = true;
+        }
+      })();
+    }, backend);
+    const response = await fetch(`${server.url}/events`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(yielded).toBe(1);
+    expect(finalized).toBe(true);
+  });
 
   it.each([
     ['204 No Content', 'array'],

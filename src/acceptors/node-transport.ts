@@ -47,6 +47,9 @@ function rawHeaders(head: ResponseHead, wire: NodeWire, contentLength: number, c
 export class NodeTransport implements Transport {
   private done = false;
   private events: ExchangeEvents | null = null;
+  private receiver: BodyReceiver | null = null;
+  private drainHooked = false;
+  private onSocketClose: (() => void) | null = null;
   /** When the client sent `Expect: 100-continue`, the 100 goes out only if the body is wanted. */
   expectsContinue = false;
 
@@ -61,27 +64,37 @@ export class NodeTransport implements Transport {
 
   readBody(receiver: BodyReceiver): void {
     if (this.expectsContinue) this.res.writeContinue();
+    this.receiver = receiver;
     // Node hands each 'data' event a fresh Buffer, so chunks can be kept without copying.
-    this.req.on('data', (chunk: Buffer) => receiver.onBodyChunk(chunk, false));
-    this.req.on('end', () => receiver.onBodyChunk(EMPTY, true));
+    // After the response ended the rest of the body is read and dropped (markDone).
+    this.req.on('data', (chunk: Buffer) => this.receiver?.onBodyChunk(chunk, false));
+    this.req.on('end', () => this.receiver?.onBodyChunk(EMPTY, true));
   }
 
   pauseBody(): void {
-    this.req.pause();
+    if (!this.done) this.req.pause();
   }
 
   resumeBody(): void {
-    this.req.resume();
+    if (!this.done) this.req.resume();
   }
 
   watch(events: ExchangeEvents): void {
     this.events = events;
-    this.res.on('close', () => {
+    const onClose = (): void => {
       if (!this.done) {
         this.markDone();
         this.events?.onAbort();
       }
-    });
+    };
+    this.res.on('close', onClose);
+    // A pipelined response still queued behind another has no socket of its own yet, and its
+    // 'close' never fires when the client leaves: watch the connection too.
+    const socket = this.req.socket;
+    if (socket !== null && !socket.destroyed) {
+      this.onSocketClose = onClose;
+      socket.once('close', onClose);
+    }
   }
 
   sendWhole(head: ResponseHead, body: BodyChunk | null, contentLength: number, close: boolean): void {
@@ -103,7 +116,14 @@ export class NodeTransport implements Transport {
   writeStream(chunk: BodyChunk): boolean {
     if (this.done) return false;
     const ok = this.res.write(chunk);
-    if (!ok) this.res.once('drain', () => this.events?.onDrain());
+    if (!ok && !this.drainHooked) {
+      // One listener however many writes came back false (legacy write() does not wait).
+      this.drainHooked = true;
+      this.res.once('drain', () => {
+        this.drainHooked = false;
+        this.events?.onDrain();
+      });
+    }
     return ok;
   }
 
@@ -124,7 +144,8 @@ export class NodeTransport implements Transport {
     // Flush what was written, then FIN: the client sees a response that stops short. A client
     // that stops reading does not get to hold the socket open.
     socket.end();
-    setTimeout(() => socket.destroy(), ABORT_FLUSH_MS).unref();
+    const timer = setTimeout(() => socket.destroy(), ABORT_FLUSH_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   get isDone(): boolean {
@@ -134,7 +155,13 @@ export class NodeTransport implements Transport {
   private markDone(): void {
     if (this.done) return;
     this.done = true;
+    const wasReading = this.receiver !== null;
+    this.receiver = null;
+    if (this.onSocketClose !== null) {
+      this.req.socket?.removeListener('close', this.onSocketClose);
+      this.onSocketClose = null;
+    }
     // Unread body bytes must be consumed for the connection to carry the next request.
-    if (this.req.isPaused()) this.req.resume();
+    if (wasReading || this.req.isPaused()) this.req.resume();
   }
 }

@@ -66,7 +66,10 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
   private readonly head = new NodeHead();
   closing = false;
 
-  constructor(private readonly options: AcceptorOptions) {
+  constructor(
+    private readonly options: AcceptorOptions,
+    private readonly onInternalError: (message: string) => void,
+  ) {
     this.server = http.createServer({
       maxHeaderSize: options.maxHeaderSize,
       requireHostHeader: true,
@@ -109,14 +112,17 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
     try {
       this.handler!.dispatch(head, transport);
     } catch (error) {
-      process.stderr.write(`[tsgi] [error] internal error while dispatching a request: ${(error as Error).stack ?? String(error)}\n`);
+      this.onInternalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
       transport.abort();
     }
     head.rawHeaders = [];
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // A response already under way on this connection (pipelining) must not get an error
+    // response spliced into its body: cut the connection instead.
+    const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || (inProgress != null && inProgress.headersSent === true)) {
       socket.destroy();
       return;
     }

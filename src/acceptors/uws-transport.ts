@@ -15,6 +15,7 @@ import type { BodyReceiver, ExchangeEvents, PeerAddressSource, Transport } from 
 import type { UwsResponse } from './uws-types.js';
 
 const EMPTY = new Uint8Array(0);
+const NOOP = (): void => {};
 
 /**
  * The head as one string for `writeStatus`: uWS writes `HTTP/1.1 ` + it + CRLF, so the headers
@@ -59,6 +60,8 @@ export class UwsTransport implements Transport, PeerAddressSource {
   /** A known-length chunk uWS could not take whole, and the write offset it started at. */
   private pending: Uint8Array | null = null;
   private pendingStart = 0;
+  /** Chunks written (legacy write()) while `pending` waits; sent in order after it. */
+  private backlog: Uint8Array[] = [];
   private writableHooked = false;
   private peer: string | null = null;
 
@@ -111,7 +114,8 @@ export class UwsTransport implements Transport, PeerAddressSource {
 
   watch(events: ExchangeEvents): void {
     this.events = events;
-    this.hookAborted();
+    // A response that already completed (tryEnd reached its length) must not be touched.
+    if (!this.done) this.hookAborted();
   }
 
   /**
@@ -170,9 +174,8 @@ export class UwsTransport implements Transport, PeerAddressSource {
   writeStream(chunk: BodyChunk): boolean {
     if (this.done) return false;
     if (this.pending !== null) {
-      // The core only writes again after onDrain; a legacy write() may not wait, so join it.
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      this.pending = Buffer.concat([this.pending, bytes]);
+      // The core only writes again after onDrain; a legacy write() may not wait, so queue it.
+      this.backlog.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
       return false;
     }
     let ok = true;
@@ -188,6 +191,9 @@ export class UwsTransport implements Transport, PeerAddressSource {
     if (this.totalSize === -1) return this.res.write(chunk);
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     const start = this.res.getWriteOffset();
+    // After the last byte the response may not be touched, so an unread upload must be let go
+    // before (uWS then discards it and the connection stays usable).
+    if (start + bytes.byteLength >= this.totalSize) this.resumeIfPaused();
     const [ok, responded] = this.res.tryEnd(bytes, this.totalSize);
     if (responded) {
       this.markDone();
@@ -209,8 +215,13 @@ export class UwsTransport implements Transport, PeerAddressSource {
   private onWritable(offset: number): boolean {
     if (this.done) return true;
     const pending = this.pending;
-    if (pending !== null) {
+    if (pending === null) {
+      // Once onWritable is registered uWS stops draining its own buffer on writable events;
+      // an empty cork/uncork flushes it, so chunked bytes already queued do not wait for the app.
+      this.res.cork(NOOP);
+    } else {
       const rest = pending.subarray(offset - this.pendingStart);
+      if (offset + rest.byteLength >= this.totalSize) this.resumeIfPaused();
       const [ok, responded] = this.res.tryEnd(rest, this.totalSize);
       if (responded) {
         this.pending = null;
@@ -224,6 +235,10 @@ export class UwsTransport implements Transport, PeerAddressSource {
         return false;
       }
       this.pending = null;
+      while (this.backlog.length > 0) {
+        if (!this.writeNow(this.backlog.shift()!)) return false;
+        if (this.done) return true;
+      }
     }
     this.events?.onDrain();
     return true;

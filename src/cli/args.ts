@@ -17,8 +17,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   for (const setting of SETTINGS) values[setting.key] = setting.default;
   let appRef: string | null = null;
   let bindGiven = false;
+  let positionalOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--' && !positionalOnly) {
+      positionalOnly = true;
+      continue;
+    }
+    if (positionalOnly) {
+      if (appRef !== null) throw new UsageError(`only one app may be given; got ${appRef} and ${arg}`);
+      appRef = arg;
+      continue;
+    }
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
     if (arg === '--version' || arg === '-V') return { kind: 'version' };
     if (!arg.startsWith('-') || arg === '-') {
@@ -57,14 +67,16 @@ function convert(setting: Setting, raw: string): string | number {
   return raw;
 }
 
-/** `HOST:PORT`, `[IPV6]:PORT`, `:PORT`, `HOST` or `PORT`; `defaultPort` fills a missing port. */
-export function parseBind(bind: string, defaultPort: number): { host: string; port: number } {
+/** `HOST:PORT`, `[IPV6]:PORT`, `:PORT`, `HOST` or `PORT`; `port` is null when the bind names none. */
+export function parseBind(bind: string): { host: string; port: number | null } {
   let host = bind;
   let port: string | null = null;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(bind);
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(bind);
   if (bracketed !== null) {
     host = bracketed[1]!;
     port = bracketed[2] ?? null;
+  } else if (bind.startsWith('[')) {
+    throw new UsageError(`--bind: an IPv6 address goes in brackets, like [::1]:8000; got ${JSON.stringify(bind)}`);
   } else if (/^\d+$/.test(bind)) {
     host = '127.0.0.1';
     port = bind;
@@ -75,10 +87,10 @@ export function parseBind(bind: string, defaultPort: number): { host: string; po
       port = bind.slice(colon + 1);
     }
   }
-  if (port !== null && !/^\d+$/.test(port)) throw new UsageError(`--bind port must be a number; got ${JSON.stringify(bind)}`);
-  const portNumber = port === null ? defaultPort : Number(port);
-  if (portNumber > 65535) throw new UsageError(`--bind port must be at most 65535; got ${portNumber}`);
-  return { host, port: portNumber };
+  if (port === null) return { host, port: null };
+  if (!/^\d+$/.test(port)) throw new UsageError(`--bind port must be a number; got ${JSON.stringify(bind)}`);
+  if (Number(port) > 65535) throw new UsageError(`--bind port must be at most 65535; got ${port}`);
+  return { host, port: Number(port) };
 }
 
 export function helpText(version: string): string {

@@ -10,6 +10,7 @@ import { serve, type Server } from '../server/serve.js';
 import type { GatewayApp } from '../spec/types.js';
 import { helpText, parseArgs, parseBind, UsageError } from './args.js';
 import { AppLoadError, loadApp } from './load-app.js';
+import { SETTINGS } from './settings.js';
 
 function version(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,6 +20,13 @@ function version(): string {
 function fail(message: string, code: number): never {
   process.stderr.write(`tsgi: ${message}\n`);
   process.exit(code);
+}
+
+/** serve() names options as in code (maxHeaderSize); on the command line they are flags. */
+function flagNames(message: string): string {
+  let out = message;
+  for (const setting of SETTINGS) out = out.replace(new RegExp(`\\b${setting.key}\\b`, 'g'), setting.flag);
+  return out;
 }
 
 function portFromEnvironment(): number {
@@ -64,7 +72,9 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   let bind;
   try {
-    bind = parseBind(parsed.bindGiven ? settings.bind : `127.0.0.1:${portFromEnvironment()}`, portFromEnvironment());
+    const parsedBind = parseBind(parsed.bindGiven ? settings.bind : '127.0.0.1');
+    // PORT only matters (and is only checked) when --bind leaves the port open.
+    bind = { host: parsedBind.host, port: parsedBind.port ?? portFromEnvironment() };
   } catch (error) {
     fail((error as Error).message, 2);
   }
@@ -89,7 +99,7 @@ async function main(argv: readonly string[]): Promise<void> {
       gracefulTimeout: settings.gracefulTimeout,
     });
   } catch (error) {
-    fail((error as Error).message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
+    fail(flagNames((error as Error).message), error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
   }
   installProcessGuards(server);
   server.logger.log('info', `serving ${loaded.label}`);

@@ -25,6 +25,11 @@ export interface BodyFraming {
   /** Content-Length as a number; -1 when absent. */
   contentLength: number;
   chunked: boolean;
+  /**
+   * The request's framing is ambiguous (more than one Content-Length): parsers that disagree on
+   * which one counts are how requests get smuggled, so such a request is refused.
+   */
+  ambiguous: boolean;
 }
 
 const cgiKeyCache = new Map<string, string>();
@@ -43,7 +48,7 @@ function cgiKey(lowerName: string): string {
 // The environ being filled by `visitHeader`. Header visiting is synchronous, so one module-level
 // target replaces a closure per request.
 let target: Environ | null = null;
-let framing: BodyFraming = { contentLength: -1, chunked: false };
+let framing: BodyFraming = { contentLength: -1, chunked: false, ambiguous: false };
 
 function visitHeader(lowerName: string, value: string): void {
   const environ = target!;
@@ -52,6 +57,7 @@ function visitHeader(lowerName: string, value: string): void {
     key = 'CONTENT_TYPE';
   } else if (lowerName === 'content-length') {
     key = 'CONTENT_LENGTH';
+    if (framing.contentLength !== -1) framing.ambiguous = true;
     framing.contentLength = Number(value);
   } else {
     // A name with '_' would alias a '-' name in the environ (X_User vs X-User), a known header
@@ -87,6 +93,7 @@ export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, frami
   const environ = head.peer === null ? eagerEnviron(head, defaults) : lazyEnviron(head, defaults, head.peer);
   framingOut.contentLength = -1;
   framingOut.chunked = false;
+  framingOut.ambiguous = false;
   target = environ;
   framing = framingOut;
   head.forEachHeader(visitHeader);

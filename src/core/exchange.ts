@@ -38,6 +38,8 @@ export class Exchange implements ExchangeEvents, InputOwner {
   /** Set for the access log: the status actually sent, or 0 when none was. */
   private sentStatus = 0;
   private appCalled = false;
+  /** The response ended before the body did, by design: later write() calls are dropped. */
+  private discardBody = false;
   /** The client went away: later app activity is expected, not a fault. */
   private clientGone = false;
   readonly startResponse = (status: string, headers: readonly HeaderPair[], excInfo?: ExcInfo): WriteFunction =>
@@ -59,32 +61,52 @@ export class Exchange implements ExchangeEvents, InputOwner {
   run(): void {
     this.appCalled = true;
     let result: unknown;
+    let thenable = false;
     try {
       result = this.runtime.app(this.environ, this.startResponse);
+      // Reading `then` runs app code too (a getter), so it belongs inside the try.
+      thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
+      if (thenable) {
+        (result as PromiseLike<unknown>).then(
+          (body) => this.consume(body),
+          (error: unknown) => this.fail(error),
+        );
+      }
     } catch (error) {
       this.fail(error);
       return;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        (body) => this.consume(body),
-        (error: unknown) => this.fail(error),
-      );
-      return;
-    }
-    this.consume(result);
+    if (!thenable) this.consume(result);
   }
 
+  /** Takes the app's return value. Any throw from app code it touches becomes a fault. */
   private consume(body: unknown): void {
+    try {
+      this.consumeBody(body);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private consumeBody(body: unknown): void {
     if (body !== null && typeof body === 'object' && typeof (body as Closable).close === 'function') {
       this.closable = body as Closable;
-      // close() runs after the response ended, when a lazily fetched REMOTE_ADDR can no longer
-      // be fetched: settle it now.
-      void this.environ.REMOTE_ADDR;
     }
     if (this.phase === Phase.Finished) {
       // The client left while the app was working; the response has nowhere to go.
       this.callClose();
+      return;
+    }
+    // close() runs after the response ended, when a lazily fetched REMOTE_ADDR can no longer be
+    // fetched: settle it now.
+    if (this.closable !== null) void this.environ.REMOTE_ADDR;
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      this.fail(
+        new TypeError(
+          `the app returned ${describe(body)} instead of an iterable of chunks; return the body ` +
+            `inside one, for example [body] (a bare string would be sent one character at a time)`,
+        ),
+      );
       return;
     }
     if (Array.isArray(body)) {
@@ -141,7 +163,9 @@ export class Exchange implements ExchangeEvents, InputOwner {
   private legacyWrite(chunk: BodyChunk): void {
     if (this.head === null) throw new Error('write() was called before startResponse()');
     if (this.phase === Phase.Finished) {
-      throw new Error('write() was called after the response ended (the client may have disconnected)');
+      // HEAD, 204/304 and a reached Content-Length end the response early on purpose.
+      if (this.discardBody) return;
+      throw new Error('write() was called after the response ended (the client disconnected)');
     }
     if (!isChunk(chunk)) throw chunkTypeError(chunk);
     // The transport buffers what the socket cannot take yet; the body walk that follows waits
@@ -240,9 +264,15 @@ export class Exchange implements ExchangeEvents, InputOwner {
     const head = this.requireHead();
     if (head === null) return false;
     if (this.isHead || isBodiless(head.statusCode)) {
-      // Nothing goes on the wire; the length is still counted for HEAD's Content-Length.
-      this.bodyBytes += length;
-      return true;
+      // No body goes on the wire, so there is no reason to keep iterating (the body may be
+      // endless): the head goes out now. A streamed GET would announce no length, nor does HEAD.
+      this.headersSent = true;
+      this.sentStatus = head.statusCode;
+      this.discardBody = true;
+      this.transport.sendWhole(head, null, this.isHead && !isBodiless(head.statusCode) ? head.declaredLength : -1, false);
+      this.stopIterating();
+      this.finish();
+      return false;
     }
     const declared = head.declaredLength;
     let overran = false;
@@ -259,6 +289,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
       writable = this.transport.writeStream(chunk);
     }
     if (overran) {
+      this.discardBody = true;
       this.runtime.logger.log(
         'error',
         `${this.requestLabel()}: the app produced more body than its Content-Length of ${declared}; ` +
@@ -293,7 +324,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
       } else if (this.isHead) {
         this.transport.sendWhole(head, null, declared !== -1 ? declared : this.bodyBytes, false);
       } else if (declared > 0) {
-        this.transport.startStream(head, declared);
+        // Nothing was produced: close without a response rather than promise bytes never sent.
         this.reportShortBody(declared);
         this.transport.abort();
       } else {
@@ -363,8 +394,18 @@ export class Exchange implements ExchangeEvents, InputOwner {
 
   private stopIterating(): void {
     const asyncIterator = this.asyncIterator;
+    const syncIterator = this.syncIterator;
     this.syncIterator = null;
     this.asyncIterator = null;
+    if (syncIterator !== null && typeof syncIterator.return === 'function') {
+      // Runs a generator's finally blocks. Throws if called from inside the generator itself
+      // (a write() in its body), which is fine: it is then finishing anyway.
+      try {
+        syncIterator.return();
+      } catch (error) {
+        this.runtime.logger.log('debug', `${this.requestLabel()}: stopping the body iterator: ${stackOf(error)}`);
+      }
+    }
     if (asyncIterator !== null && typeof asyncIterator.return === 'function') {
       // Let an async generator run its finally blocks; its own errors are the app's business.
       Promise.resolve()
@@ -377,8 +418,13 @@ export class Exchange implements ExchangeEvents, InputOwner {
     if (this.phase === Phase.Finished) return;
     this.phase = Phase.Finished;
     this.wakeDrainWaiter();
+    // An app still reading the request body must not wait forever for bytes nobody will read.
+    this.input?.fail(new Error('the response ended before the request body was read to its end'));
     this.callClose();
-    if (this.runtime.logger.accessEnabled) this.runtime.logAccess(this.environ, this.sentStatus, this.isHead ? 0 : this.bodyBytes);
+    if (this.runtime.logger.accessEnabled) {
+      const sentBytes = this.isHead || isBodiless(this.sentStatus) ? 0 : this.bodyBytes;
+      this.runtime.logAccess(this.environ, this.sentStatus, sentBytes);
+    }
   }
 
   private callClose(): void {

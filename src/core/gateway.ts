@@ -59,7 +59,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   private readonly inputMode: InputMode;
   private readonly defaults: EnvironDefaults;
   /** Reused by every dispatch: environ building is synchronous. */
-  private readonly framing: BodyFraming = { contentLength: -1, chunked: false };
+  private readonly framing: BodyFraming = { contentLength: -1, chunked: false, ambiguous: false };
 
   constructor(options: GatewayOptions) {
     this.app = options.app;
@@ -88,7 +88,10 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     const exchange = new Exchange(this, transport, environ, head.method === 'HEAD');
     // The access line is written after the response ended; settle a lazy REMOTE_ADDR first.
     if (this.logger.accessEnabled) void environ.REMOTE_ADDR;
-    if (!framing.chunked && framing.contentLength <= 0) {
+    if (framing.ambiguous) {
+      // uWS takes the first of several Content-Length headers; node:http refuses them itself.
+      exchange.sendServerResponse(400, 'The request has more than one Content-Length header.', true);
+    } else if (!framing.chunked && framing.contentLength <= 0) {
       exchange.run();
     } else if (this.inputMode === 'stream') {
       const input = new RequestInput(exchange, 'stream', Infinity);

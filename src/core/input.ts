@@ -14,6 +14,11 @@ import type { BodyReceiver } from './transport.js';
 const EMPTY = new Uint8Array(0);
 const NEWLINE = 10;
 
+/** A size argument that limits a read: a non-negative number (PEP 3333: None or -1 mean "all"). */
+function isLimit(size: number | undefined | null): size is number {
+  return typeof size === 'number' && size >= 0;
+}
+
 /** Queue size past which the socket is paused, and below which it is resumed. */
 export const HIGH_WATER_BYTES = 256 * 1024;
 const LOW_WATER_BYTES = 64 * 1024;
@@ -97,7 +102,7 @@ export class RequestInput implements InputStream, BodyReceiver {
   read(size?: number): Uint8Array {
     this.requireSyncReadable('read');
     const available = this.buffer.byteLength - this.position;
-    const count = size === undefined || size === null || size < 0 ? available : Math.min(size, available);
+    const count = isLimit(size) ? Math.min(Math.floor(size), available) : available;
     return this.take(count);
   }
 
@@ -106,7 +111,7 @@ export class RequestInput implements InputStream, BodyReceiver {
     const end = this.buffer.byteLength;
     let stop = this.buffer.indexOf(NEWLINE, this.position);
     stop = stop === -1 ? end : stop + 1;
-    if (size !== undefined && size !== null && size >= 0) stop = Math.min(stop, this.position + size);
+    if (isLimit(size)) stop = Math.min(stop, this.position + Math.floor(size));
     return this.take(stop - this.position);
   }
 
@@ -119,7 +124,7 @@ export class RequestInput implements InputStream, BodyReceiver {
       if (line.byteLength === 0) return lines;
       lines.push(line);
       collected += line.byteLength;
-      if (hint !== undefined && hint !== null && hint > 0 && collected >= hint) return lines;
+      if (isLimit(hint) && hint > 0 && collected >= hint) return lines;
     }
   }
 

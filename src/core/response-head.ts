@@ -7,12 +7,15 @@
 import { HOP_BY_HOP_HEADERS, SERVER_SOFTWARE } from '../spec/constants.js';
 import type { HeaderPair } from '../spec/types.js';
 
-/** Three digits 200–599, one space, a reason of visible characters, spaces and tabs. */
-const STATUS_LINE = /^[2-5]\d\d [\t\x20-\x7e\x80-\xff]+$/;
+/** Three digits 200–599, one space, a reason of visible ASCII characters, spaces and tabs. */
+const STATUS_LINE = /^[2-5]\d\d [\t\x20-\x7e]+$/;
 /** RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field values: visible Latin-1 characters, spaces and tabs; no CR, LF, NUL or other controls. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/**
+ * Field values: visible ASCII, spaces and tabs. No CR, LF, NUL or other controls, and no bytes
+ * beyond ASCII: RFC 9110 calls them obsolete, and the backends would encode them differently.
+ */
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 const DIGITS = /^\d{1,15}$/;
 
 export class ResponseHeadError extends TypeError {}
@@ -72,7 +75,7 @@ export function buildResponseHead(status: unknown, headers: unknown): ResponseHe
     if (!FIELD_VALUE.test(value)) {
       throw new ResponseHeadError(
         `startResponse() header ${name} has a value with CR, LF, NUL, another control character or a ` +
-          `character beyond Latin-1: ${JSON.stringify(value)}. Encode it (e.g. percent- or RFC 8187-encoding).`,
+          `non-ASCII character: ${JSON.stringify(value)}. Encode it (e.g. percent- or RFC 8187-encoding).`,
       );
     }
     const lower = name.toLowerCase();
@@ -161,6 +164,7 @@ function matches(fields: readonly string[], headers: readonly unknown[]): boolea
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (value instanceof Uint8Array) return `a bare ${value.constructor.name} of ${value.byteLength} bytes`;
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
   return `${typeof value} ${String(value)}`;

@@ -21,13 +21,22 @@ function firstLine(error: unknown): string {
 
 export async function createAcceptor(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
   const options = { host: config.host, port: config.port, maxHeaderSize: config.maxHeaderSize };
-  if (choice === 'node') return { acceptor: new NodeAcceptor(options), fallbackReason: null };
+  const internalError = (message: string): void => logger.log('error', message);
+  if (choice === 'node') return { acceptor: new NodeAcceptor(options, internalError), fallbackReason: null };
   try {
     const uws = await loadUws(config.maxHeaderSize);
+    const effective = process.env.UWS_HTTP_MAX_HEADERS_SIZE;
+    if (effective !== String(config.maxHeaderSize)) {
+      logger.log(
+        'warning',
+        `uWebSockets.js uses a header limit of ${effective} bytes (UWS_HTTP_MAX_HEADERS_SIZE, fixed when it ` +
+          `first loaded in this process), not the ${config.maxHeaderSize} asked for`,
+      );
+    }
     const acceptor = new UwsAcceptor(
       uws,
       options,
-      (message) => logger.log('error', message),
+      internalError,
       (message) => logger.log('warning', message),
     );
     return { acceptor, fallbackReason: null };
@@ -38,7 +47,7 @@ export async function createAcceptor(choice: BackendChoice, config: ServerConfig
           `Install it (npm install uWebSockets.js@npm:uws-pack@20.0.8) or use --backend node.`,
       );
     }
-    return { acceptor: new NodeAcceptor(options), fallbackReason: firstLine(error) };
+    return { acceptor: new NodeAcceptor(options, internalError), fallbackReason: firstLine(error) };
   }
 }
 
