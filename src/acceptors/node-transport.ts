@@ -133,6 +133,11 @@ export class NodeTransport implements Transport {
     this.res.end();
   }
 
+  refuse(head: ResponseHead, body: Uint8Array): void {
+    // llhttp refuses ambiguous framing before tsgi sees it; if one gets through, answer and close.
+    this.sendWhole(head, body, body.byteLength, true);
+  }
+
   abort(): void {
     if (this.done) return;
     this.markDone();

@@ -258,6 +258,14 @@ export class UwsTransport implements Transport, PeerAddressSource {
     this.res.end(undefined, this.host.closing);
   }
 
+  refuse(): void {
+    if (this.done) return;
+    // Only an immediate close stops uWS from serving the bytes after this request (a smuggled
+    // request); it also drops anything corked, so no answer can be sent.
+    this.markDone();
+    this.res.close();
+  }
+
   abort(): void {
     if (this.done) return;
     this.markDone();

@@ -392,6 +392,16 @@ export class Exchange implements ExchangeEvents, InputOwner {
     this.finish();
   }
 
+  /** A request whose framing is ambiguous: refused before the app sees it (docs/spec.md §8). */
+  refuseAmbiguousFraming(reason: string): void {
+    const response = serverResponse(400, reason);
+    this.headersSent = true;
+    this.sentStatus = 400;
+    this.runtime.logger.log('info', `${this.requestLabel()}: refused: ${reason}`);
+    this.transport.refuse(response.head, response.body);
+    this.finish();
+  }
+
   private stopIterating(): void {
     const asyncIterator = this.asyncIterator;
     const syncIterator = this.syncIterator;

@@ -90,7 +90,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     if (this.logger.accessEnabled) void environ.REMOTE_ADDR;
     if (framing.ambiguous) {
       // uWS takes the first of several Content-Length headers; node:http refuses them itself.
-      exchange.sendServerResponse(400, 'The request has more than one Content-Length header.', true);
+      exchange.refuseAmbiguousFraming('the request has more than one Content-Length header');
     } else if (!framing.chunked && framing.contentLength <= 0) {
       exchange.run();
     } else if (this.inputMode === 'stream') {

@@ -93,6 +93,14 @@ export interface Transport {
    * is sent, so a partial response can never look complete.
    */
   abort(): void;
+
+  /**
+   * Answers a request whose framing cannot be trusted and guarantees that nothing the client sent
+   * after it is read as another request. A transport that cannot both answer and stop reading at
+   * once (uWS parses the rest of its read buffer before a close takes effect) closes without
+   * answering.
+   */
+  refuse(head: ResponseHead, body: Uint8Array): void;
 }
 
 /** What the core gives an acceptor: one call per request. */
