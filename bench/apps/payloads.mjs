@@ -1,0 +1,40 @@
+// The bodies every benchmark server sends, built once at start-up and shared by the two gateway
+// apps and the two bare servers, so a difference between rows is the server, never the payload.
+
+/** GET /hello: 13 bytes of text/plain. A string, as a typical app would return it. */
+export const HELLO = 'Hello, world!';
+
+/** GET /json: a ~1 KiB document, serialised once (serialisation cost is not what we measure). */
+export const JSON_BODY = Buffer.from(JSON.stringify(makeDocument()));
+
+/** GET /64k: one 64 KiB buffer, sent in one piece with a Content-Length. */
+export const BODY_64K = Buffer.alloc(64 * 1024, 'a');
+
+/** GET /1m: 16 chunks of 64 KiB, streamed (no Content-Length, so chunked on HTTP/1.1). */
+export const STREAM_CHUNK = Buffer.alloc(64 * 1024, 'b');
+export const STREAM_1M_CHUNKS = 16;
+
+/** GET /100m: the slow-reader scenario, 1600 chunks of 64 KiB = 100 MiB, streamed. */
+export const STREAM_100M_CHUNKS = 1600;
+
+/** GET /headers: the request carries x-h-1 .. x-h-30; the answer is how many of them arrived. */
+export const HEADER_COUNT = 30;
+export const HEADER_NAMES = Array.from({ length: HEADER_COUNT }, (_, i) => `x-h-${i + 1}`);
+/** The same names as environ keys (PEP 3333 style), computed once rather than per request. */
+export const HEADER_ENVIRON_KEYS = HEADER_NAMES.map((name) => 'HTTP_' + name.toUpperCase().replace(/-/g, '_'));
+
+/** POST /echo: the bench sends this many bytes; the servers echo whatever they get. */
+export const ECHO_SIZE = 4 * 1024;
+
+export const TEXT = 'text/plain';
+export const JSON_TYPE = 'application/json';
+export const BINARY = 'application/octet-stream';
+
+function makeDocument() {
+  // Shaped like an API answer (a list of records), close to 1 KiB once serialised.
+  const items = [];
+  for (let id = 1; items.length < 10; id++) {
+    items.push({ id, name: `item-${id}`, price: id * 3.25, tags: ['bench', 'tsgi'], active: id % 2 === 0 });
+  }
+  return { ok: true, version: '1.0', count: items.length, items, note: 'x'.repeat(200) };
+}

@@ -1,0 +1,64 @@
+// The command line of bench/run.mjs. `--quick` is what CI runs: four scenarios, short runs,
+// two rounds, under 90 seconds including the build; it prints and asserts nothing.
+import { parseArgs } from 'node:util';
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --scenario a,b        scenarios to run (default: all; --quick: hello,json,echo-4k,pipelined-hello)
+  --servers a,b         servers to run (default: all five; ratios need node-http / uws-raw in the run)
+  --rounds N            rounds per scenario; each round runs every server once, in turn (default 5; --quick 2)
+  --duration S          measured seconds per run (default 5; --quick 1); wrk rounds up to whole seconds
+  --warmup S            discarded warm-up seconds before each measured window (default 1; --quick 0.5)
+  --connections N       concurrent connections (default 50)
+  --driver NAME         autocannon (default, in-process) or wrk (must be installed; WRK=/path overrides)
+  --workers N           autocannon worker threads (0: on the harness's main thread) or wrk threads;
+                        default: autocannon 2 for pipelined-hello and 0 elsewhere (measured), wrk 1
+  --quick               the CI smoke run (see above); never rewrites RESULTS.md
+  -h, --help
+
+A run with no --quick, --scenario or --servers is a full run: it also rewrites bench/RESULTS.md
+and bench/results/ratio-vs-node.svg (the notes section of RESULTS.md is kept).`;
+
+export function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      scenario: { type: 'string' },
+      servers: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      driver: { type: 'string', default: 'autocannon' },
+      workers: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const list = (text) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter(Boolean));
+  const number = (name, text, fallback, { integer = false, min = 0 } = {}) => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+      throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}; got ${JSON.stringify(text)}`);
+    }
+    return value;
+  };
+  if (!['autocannon', 'wrk'].includes(values.driver)) throw new Error(`--driver must be autocannon or wrk; got ${JSON.stringify(values.driver)}`);
+  const quick = values.quick;
+  return {
+    help: values.help,
+    quick,
+    scenarios: list(values.scenario),
+    servers: list(values.servers),
+    rounds: number('rounds', values.rounds, quick ? 2 : 5, { integer: true, min: 1 }),
+    duration: number('duration', values.duration, quick ? 1 : 5, { min: 0.2 }),
+    warmup: number('warmup', values.warmup, quick ? 0.5 : 1, { min: 0 }),
+    connections: number('connections', values.connections, 50, { integer: true, min: 1 }),
+    driver: values.driver,
+    // undefined: each scenario's own default (see scenarios.mjs)
+    workers: number('workers', values.workers, undefined, { integer: true, min: 0 }),
+    fullRun: !quick && values.scenario === undefined && values.servers === undefined,
+  };
+}
