@@ -429,7 +429,9 @@ export class Exchange implements ExchangeEvents, InputOwner {
     this.phase = Phase.Finished;
     this.wakeDrainWaiter();
     // An app still reading the request body must not wait forever for bytes nobody will read.
-    this.input?.fail(new Error('the response ended before the request body was read to its end'));
+    // (Checked first: an Error captures a stack trace, far too costly for every request.)
+    const input = this.input;
+    if (input !== null && !input.isSettled) input.fail(new Error('the response ended before the request body was read to its end'));
     this.callClose();
     if (this.runtime.logger.accessEnabled) {
       const sentBytes = this.isHead || isBodiless(this.sentStatus) ? 0 : this.bodyBytes;

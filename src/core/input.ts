@@ -93,6 +93,11 @@ export class RequestInput implements InputStream, BodyReceiver {
     this.wakeReader();
   }
 
+  /** The body arrived whole, or reading it failed: nothing more will happen to this input. */
+  get isSettled(): boolean {
+    return this.complete || this.failure !== null;
+  }
+
   get bytesReceived(): number {
     return this.receivedBytes;
   }
