@@ -101,6 +101,10 @@ export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, frami
   return environ;
 }
 
+// The two builders below repeat their keys on purpose: each environ must come from one object
+// literal (one hidden class, no spread or copying on the hot path), and the two differ in how
+// REMOTE_ADDR arrives.
+
 /** Every key as a data property (the node backend). */
 function eagerEnviron(head: RequestHead, defaults: EnvironDefaults): Environ {
   return {
