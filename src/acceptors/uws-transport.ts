@@ -61,7 +61,7 @@ export class UwsTransport implements Transport, PeerAddressSource {
   private pending: Uint8Array | null = null;
   private pendingStart = 0;
   /** Chunks written (legacy write()) while `pending` waits; sent in order after it. */
-  private backlog: Uint8Array[] = [];
+  private backlog: Uint8Array[] | null = null;
   private writableHooked = false;
   private peer: string | null = null;
 
@@ -175,7 +175,7 @@ export class UwsTransport implements Transport, PeerAddressSource {
     if (this.done) return false;
     if (this.pending !== null) {
       // The core only writes again after onDrain; a legacy write() may not wait, so queue it.
-      this.backlog.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+      (this.backlog ??= []).push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
       return false;
     }
     let ok = true;
@@ -235,8 +235,9 @@ export class UwsTransport implements Transport, PeerAddressSource {
         return false;
       }
       this.pending = null;
-      while (this.backlog.length > 0) {
-        if (!this.writeNow(this.backlog.shift()!)) return false;
+      const backlog = this.backlog;
+      while (backlog !== null && backlog.length > 0) {
+        if (!this.writeNow(backlog.shift()!)) return false;
         if (this.done) return true;
       }
     }
