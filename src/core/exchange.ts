@@ -194,17 +194,29 @@ export class Exchange implements ExchangeEvents, InputOwner {
       return;
     }
     this.bodyBytes = total;
-    if (isBodiless(head.statusCode)) {
-      this.transport.sendWhole(head, null, -1, false);
-    } else if (this.isHead) {
-      this.transport.sendWhole(head, null, declared !== -1 ? declared : total, false);
+    if (total === 0 || this.isHead || isBodiless(head.statusCode)) {
+      this.sendHeadOnly(head, total);
     } else {
-      const body = total === 0 ? null : chunks.length === 1 ? (chunks[0] as BodyChunk) : concat(chunks as BodyChunk[], total);
+      this.headersSent = true;
+      this.sentStatus = head.statusCode;
+      const body = chunks.length === 1 ? (chunks[0] as BodyChunk) : concat(chunks as BodyChunk[], total);
       this.transport.sendWhole(head, body, total, false);
     }
+    this.finish();
+  }
+
+  /**
+   * Sends a response without body bytes: an empty body, HEAD, or 204/304. `knownLength` is the
+   * body's length when known (-1 for a stream): HEAD announces what a GET would (the app's own
+   * Content-Length first), 204/304 announce nothing.
+   */
+  private sendHeadOnly(head: ResponseHead, knownLength: number): void {
     this.headersSent = true;
     this.sentStatus = head.statusCode;
-    this.finish();
+    let announced = knownLength;
+    if (isBodiless(head.statusCode)) announced = -1;
+    else if (this.isHead && head.declaredLength !== -1) announced = head.declaredLength;
+    this.transport.sendWhole(head, null, announced, false);
   }
 
   private pumpSync(iterator: Iterator<unknown>): void {
@@ -266,10 +278,8 @@ export class Exchange implements ExchangeEvents, InputOwner {
     if (this.isHead || isBodiless(head.statusCode)) {
       // No body goes on the wire, so there is no reason to keep iterating (the body may be
       // endless): the head goes out now. A streamed GET would announce no length, nor does HEAD.
-      this.headersSent = true;
-      this.sentStatus = head.statusCode;
       this.discardBody = true;
-      this.transport.sendWhole(head, null, this.isHead && !isBodiless(head.statusCode) ? head.declaredLength : -1, false);
+      this.sendHeadOnly(head, -1);
       this.stopIterating();
       this.finish();
       return false;
@@ -316,19 +326,13 @@ export class Exchange implements ExchangeEvents, InputOwner {
     if (head === null) return;
     const declared = head.declaredLength;
     if (!this.headersSent) {
-      // Empty body, HEAD or a bodiless status: the head goes out now, with the right framing.
-      this.headersSent = true;
-      this.sentStatus = head.statusCode;
-      if (isBodiless(head.statusCode)) {
-        this.transport.sendWhole(head, null, -1, false);
-      } else if (this.isHead) {
-        this.transport.sendWhole(head, null, declared !== -1 ? declared : this.bodyBytes, false);
-      } else if (declared > 0) {
+      if (declared > 0 && !this.isHead && !isBodiless(head.statusCode)) {
         // Nothing was produced: close without a response rather than promise bytes never sent.
         this.reportShortBody(declared);
         this.transport.abort();
       } else {
-        this.transport.sendWhole(head, null, 0, false);
+        // The body ended empty (HEAD and 204/304 end at their first chunk, see writeChunk).
+        this.sendHeadOnly(head, 0);
       }
     } else if (declared !== -1 && this.bodyBytes < declared) {
       this.reportShortBody(declared);
