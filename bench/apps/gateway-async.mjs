@@ -4,13 +4,9 @@
 //
 //   node dist/cli/main.js --backend uws bench/apps/gateway-async.mjs:app
 import {
-  BINARY, BODY_64K, HEADER_ENVIRON_KEYS, HELLO, JSON_BODY, JSON_TYPE, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS,
-  STREAM_CHUNK, TEXT,
+  BINARY_HEADERS, BODY_64K, HELLO, JSON_BODY, JSON_HEADERS, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS, STREAM_CHUNK,
+  TEXT_HEADERS, countHeaders,
 } from './payloads.mjs';
-
-const TEXT_HEADERS = [['Content-Type', TEXT]];
-const JSON_HEADERS = [['Content-Type', JSON_TYPE]];
-const BINARY_HEADERS = [['Content-Type', BINARY]];
 
 export async function app(environ, startResponse) {
   switch (environ.PATH_INFO) {
@@ -47,10 +43,4 @@ export async function app(environ, startResponse) {
 
 async function* chunks(count) {
   for (let i = 0; i < count; i++) yield STREAM_CHUNK;
-}
-
-function countHeaders(environ) {
-  let seen = 0;
-  for (const key of HEADER_ENVIRON_KEYS) if (environ[key] !== undefined) seen++;
-  return seen;
 }

@@ -4,15 +4,9 @@
 //
 //   node dist/cli/main.js --backend uws bench/apps/gateway-sync.mjs:app
 import {
-  BINARY, BODY_64K, HEADER_ENVIRON_KEYS, HELLO, JSON_BODY, JSON_TYPE, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS,
-  STREAM_CHUNK, TEXT,
+  BINARY_HEADERS, BODY_64K, HELLO, JSON_BODY, JSON_HEADERS, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS, STREAM_CHUNK,
+  TEXT_HEADERS, countHeaders,
 } from './payloads.mjs';
-
-// Header lists built once: the app does what a tuned real app would, so the numbers show the
-// server's cost rather than the app allocating arrays per request.
-const TEXT_HEADERS = [['Content-Type', TEXT]];
-const JSON_HEADERS = [['Content-Type', JSON_TYPE]];
-const BINARY_HEADERS = [['Content-Type', BINARY]];
 
 export function app(environ, startResponse) {
   switch (environ.PATH_INFO) {
@@ -46,10 +40,4 @@ export function app(environ, startResponse) {
 
 function* chunks(count) {
   for (let i = 0; i < count; i++) yield STREAM_CHUNK;
-}
-
-function countHeaders(environ) {
-  let seen = 0;
-  for (const key of HEADER_ENVIRON_KEYS) if (environ[key] !== undefined) seen++;
-  return seen;
 }
