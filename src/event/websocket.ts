@@ -1,0 +1,38 @@
+/**
+ * Event apps over websockets: one `app(scope, receive, send)` call per upgrade request, with the
+ * ASGI websocket spec 2.5 semantics (docs/spec.md, websocket section). The scope is built while
+ * the acceptor's request head is still valid; the connection's life is in `WebSocketSession`.
+ */
+import type { RequestHead } from '../core/transport.js';
+import type { UpgradeHandler, WebSocketUpgrade } from '../core/websocket-transport.js';
+import type { EventRuntime } from './runtime.js';
+import { buildWebSocketScope, type RequestFacts } from './scope.js';
+import { WebSocketSession } from './websocket-session.js';
+
+export class EventWebSocketHandler implements UpgradeHandler {
+  /** Reused by every upgrade: scope building is synchronous. */
+  private readonly facts: RequestFacts = { contentLength: -1, chunked: false, ambiguous: false, protocols: '' };
+
+  constructor(private readonly runtime: EventRuntime) {}
+
+  upgrade(head: RequestHead, upgrade: WebSocketUpgrade): void {
+    const scope = buildWebSocketScope(head, this.runtime.defaults, this.facts);
+    const session = new WebSocketSession(this.runtime, scope, upgrade);
+    upgrade.watch(session);
+    let result: unknown;
+    try {
+      result = this.runtime.app(scope, session.receive, session.send);
+    } catch (error) {
+      session.appFailed(error);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        () => session.appReturned(),
+        (error: unknown) => session.appFailed(error),
+      );
+    } else {
+      session.appReturned();
+    }
+  }
+}
