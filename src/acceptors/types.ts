@@ -1,5 +1,6 @@
 /** What the server layer needs from any acceptor. */
 import type { RequestHandler } from '../core/transport.js';
+import type { UpgradeHandler, WebSocketLimits } from '../core/websocket-transport.js';
 
 export type BackendName = 'uws' | 'node';
 
@@ -8,6 +9,15 @@ export interface AcceptorOptions {
   port: number;
   /** Largest request line plus headers, in bytes (431 beyond). */
   maxHeaderSize: number;
+  /** Applied to every websocket when an upgrade handler is given. */
+  webSocket: WebSocketLimits;
+}
+
+/** What the core gives an acceptor to serve. */
+export interface Handlers {
+  request: RequestHandler;
+  /** Websocket upgrades go here; null means upgrade requests are ordinary requests. */
+  upgrade: UpgradeHandler | null;
 }
 
 export interface Acceptor {
@@ -16,7 +26,7 @@ export interface Acceptor {
    * Starts listening. `onListening` runs with the bound port before the first request can
    * arrive, so the handler can learn SERVER_PORT when port 0 was asked for.
    */
-  listen(handler: RequestHandler, onListening: (port: number) => void): Promise<number>;
+  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number>;
   /**
    * Stops accepting, lets in-flight exchanges finish for up to `graceMs`, then closes every
    * connection that is left.

@@ -6,9 +6,10 @@
  * during `dispatch`; the head object is reused for every request (nothing keeps it).
  */
 import type { HeaderVisitor, PeerAddressSource, RequestHandler, RequestHead } from '../core/transport.js';
-import type { Acceptor, AcceptorOptions } from './types.js';
+import type { Acceptor, AcceptorOptions, Handlers } from './types.js';
 import { UwsTransport, type UwsTransportHost } from './uws-transport.js';
 import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './uws-types.js';
+import { UwsWebSockets, type UwsWebSocketHost } from './uws-ws.js';
 
 /**
  * Loads uWebSockets.js, or throws with the reason. uWS reads its header-size limit from the
@@ -43,11 +44,12 @@ class UwsHead implements RequestHead {
   }
 }
 
-export class UwsAcceptor implements Acceptor, UwsTransportHost {
+export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost {
   readonly backend = 'uws' as const;
   private readonly app: UwsApp;
   private listenSocket: UwsListenSocket | null = null;
   private handler: RequestHandler | null = null;
+  private webSockets: UwsWebSockets | null = null;
   private readonly head = new UwsHead();
   private inFlight = 0;
   closing = false;
@@ -63,8 +65,13 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
-  listen(handler: RequestHandler, onListening: (port: number) => void): Promise<number> {
-    this.handler = handler;
+  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number> {
+    this.handler = handlers.request;
+    if (handlers.upgrade !== null) {
+      // Without this route, upgrade requests reach the HTTP route like any other request.
+      this.webSockets = new UwsWebSockets(handlers.upgrade, this.options.webSocket, this);
+      this.app.ws('/*', this.webSockets.behavior());
+    }
     return new Promise((resolve, reject) => {
       this.app.listen(this.options.host, this.options.port, (socket) => {
         if (socket === false) {
@@ -111,6 +118,15 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
     this.onWarning(message);
   }
 
+  internalError(message: string): void {
+    this.onInternalError(message);
+  }
+
+  /** A websocket upgrade waiting for the app counts as in flight, like a request. */
+  exchangeStarted(): void {
+    this.inFlight++;
+  }
+
   exchangeEnded(): void {
     this.inFlight--;
     if (this.inFlight === 0 && this.idleWaiter !== null) this.idleWaiter();
@@ -122,6 +138,8 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
       this.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
+    // Websockets never finish on their own: they get a 1001 close frame now, ahead of the cut.
+    this.webSockets?.closeAll();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
@@ -132,7 +150,8 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost {
       });
       this.idleWaiter = null;
     }
-    // Drops idle keep-alive connections and anything still running after the grace period.
+    // Drops idle keep-alive connections, websockets still closing, and anything still running
+    // after the grace period.
     this.app.close?.();
   }
 }
