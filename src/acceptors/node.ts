@@ -4,53 +4,12 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { HeaderVisitor, RequestHandler, RequestHead } from '../core/transport.js';
+import type { RequestHandler } from '../core/transport.js';
 import { reasonPhrase } from '../core/server-responses.js';
-import type { Acceptor, AcceptorOptions } from './types.js';
+import type { Acceptor, AcceptorOptions, Handlers } from './types.js';
+import { NodeHead } from './node-head.js';
 import { NodeTransport, type NodeTransportHost } from './node-transport.js';
-
-class NodeHead implements RequestHead {
-  method = '';
-  rawPath = '';
-  query = '';
-  protocol = 'HTTP/1.1';
-  remoteAddress = '';
-  readonly peer = null;
-  remotePort = '';
-  rawHeaders: string[] = [];
-
-  forEachHeader(visit: HeaderVisitor): void {
-    const raw = this.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) visit(raw[i]!.toLowerCase(), raw[i + 1]!);
-  }
-}
-
-/** Splits a request target into path and query; absolute-form targets keep only their path. */
-function splitTarget(head: NodeHead, url: string): void {
-  let start = 0;
-  if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
-    // absolute-form (http://host/path): the path starts at the first '/' after the authority.
-    const scheme = url.indexOf('://');
-    if (scheme !== -1) {
-      const slash = url.indexOf('/', scheme + 3);
-      if (slash === -1) {
-        const q = url.indexOf('?', scheme + 3);
-        head.rawPath = '/';
-        head.query = q === -1 ? '' : url.slice(q + 1);
-        return;
-      }
-      start = slash;
-    }
-  }
-  const q = url.indexOf('?', start);
-  if (q === -1) {
-    head.rawPath = start === 0 ? url : url.slice(start);
-    head.query = '';
-  } else {
-    head.rawPath = url.slice(start, q);
-    head.query = url.slice(q + 1);
-  }
-}
+import { NodeWebSockets, type NodeWebSocketHost } from './node-ws.js';
 
 /** The status the server answers a parse error with, from llhttp's error code. */
 function statusForClientError(code: string | undefined): number {
@@ -59,10 +18,11 @@ function statusForClientError(code: string | undefined): number {
   return 400;
 }
 
-export class NodeAcceptor implements Acceptor, NodeTransportHost {
+export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketHost {
   readonly backend = 'node' as const;
   private readonly server: http.Server;
   private handler: RequestHandler | null = null;
+  private webSockets: NodeWebSockets | null = null;
   private readonly head = new NodeHead();
   closing = false;
 
@@ -81,8 +41,14 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
   }
 
-  listen(handler: RequestHandler, onListening: (port: number) => void): Promise<number> {
-    this.handler = handler;
+  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number> {
+    this.handler = handlers.request;
+    if (handlers.upgrade !== null) {
+      // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
+      const webSockets = new NodeWebSockets(handlers.upgrade, this.options.webSocket, this);
+      this.webSockets = webSockets;
+      this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => webSockets.onUpgrade(req, socket, head));
+    }
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         reject(new Error(`cannot listen on ${this.options.host}:${this.options.port}: ${error.code ?? error.message}`));
@@ -100,13 +66,7 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
     const head = this.head;
-    head.method = req.method ?? 'GET';
-    splitTarget(head, req.url ?? '/');
-    head.protocol = req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
-    const socket = req.socket;
-    head.remoteAddress = socket.remoteAddress ?? '';
-    head.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
-    head.rawHeaders = req.rawHeaders;
+    head.fill(req);
     const transport = new NodeTransport(req, res, this);
     transport.expectsContinue = expectsContinue;
     try {
@@ -116,6 +76,10 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
       transport.abort();
     }
     head.rawHeaders = [];
+  }
+
+  internalError(message: string): void {
+    this.onInternalError(message);
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
@@ -144,6 +108,9 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
         resolve();
       }),
     );
+    // Websockets are not the http server's connections any more: they close (and are cut at the
+    // deadline) on their own, and the server's 'close' waits for their sockets too.
+    const webSocketsClosed = this.webSockets?.close(graceMs);
     // close() stops listening; connections still serving a request finish it and are closed as
     // soon as they turn idle. Whatever is left when the grace period ends is cut.
     const deadline = Date.now() + graceMs;
@@ -152,6 +119,7 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost {
       await Promise.race([allClosed, delay(25)]);
     }
     this.server.closeAllConnections();
+    await webSocketsClosed;
     await allClosed;
   }
 }
