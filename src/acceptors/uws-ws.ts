@@ -236,7 +236,8 @@ class UwsLink implements WebSocketLink {
 
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
     // The ArrayBuffer is neutered when uWS's handler returns: copy the bytes or decode the text.
-    this.events.onMessage(isBinary ? new Uint8Array(message.slice(0)) : Buffer.from(message).toString('utf8'));
+    // Bytes go out as a Buffer over the copy, as ws delivers them on the node backend.
+    this.events.onMessage(isBinary ? Buffer.from(message.slice(0)) : Buffer.from(message).toString('utf8'));
   }
 
   onDrain(): void {
