@@ -5,3 +5,6 @@ export { serve, type Server } from './server/serve.js';
 export type { ServeOptions, BackendChoice } from './server/config.js';
 export type { BackendName } from './acceptors/types.js';
 export type { LogLevel } from './server/logger.js';
+export type * from './spec/event-types.js';
+export { defineEventApp, type AppInterface, type InterfaceChoice } from './event/interface.js';
+export type { LifespanMode } from './server/config.js';

@@ -3,7 +3,7 @@
  */
 import net from 'node:net';
 import { serve, type Server } from '../src/index.js';
-import type { GatewayApp, ServeOptions } from '../src/index.js';
+import type { EventApp, GatewayApp, ServeOptions } from '../src/index.js';
 
 /**
  * The backends every suite runs against. Both by default: a machine where uWebSockets.js cannot
@@ -26,7 +26,7 @@ export interface TestServer {
 }
 
 export async function startServer(
-  app: GatewayApp,
+  app: GatewayApp | EventApp,
   backend: 'uws' | 'node',
   options: ServeOptions = {},
 ): Promise<TestServer> {

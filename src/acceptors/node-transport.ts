@@ -4,7 +4,7 @@
  * responses; this file maps the core's calls onto it and reports drain and disconnects.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BodyChunk } from '../spec/types.js';
+import type { BodyChunk, HeaderPair } from '../spec/types.js';
 import { httpDate } from '../core/date.js';
 import type { ResponseHead } from '../core/response-head.js';
 import type { BodyReceiver, ExchangeEvents, Transport } from '../core/transport.js';
@@ -127,9 +127,11 @@ export class NodeTransport implements Transport {
     return ok;
   }
 
-  endStream(): void {
+  endStream(trailers?: readonly HeaderPair[] | null): void {
     if (this.done) return;
     this.markDone();
+    // Node writes trailers into the last chunk of a chunked body.
+    if (trailers !== undefined && trailers !== null && trailers.length > 0) this.res.addTrailers(trailers as Array<[string, string]>);
     this.res.end();
   }
 

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../server/config.js';
 import { serve, type Server } from '../server/serve.js';
+import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
 import { helpText, parseArgs, parseBind, UsageError } from './args.js';
 import { AppLoadError, loadApp } from './load-app.js';
@@ -67,9 +68,6 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const { settings } = parsed;
-  if (settings.interface === 'event') {
-    fail('--interface event: event apps (scope, receive, send) are not available in this version; serve a gateway app (environ, startResponse) with --interface gateway or auto', 2);
-  }
   let bind;
   try {
     const parsedBind = parseBind(parsed.bindGiven ? settings.bind : '127.0.0.1');
@@ -87,7 +85,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   let server: Server;
   try {
-    server = await serve(loaded.app as unknown as GatewayApp, {
+    server = await serve(loaded.app as unknown as GatewayApp | EventApp, {
       host: bind.host,
       port: bind.port,
       backend: settings.backend,
@@ -97,6 +95,12 @@ async function main(argv: readonly string[]): Promise<void> {
       maxBodySize: settings.maxBodySize,
       maxHeaderSize: settings.maxHeaderSize,
       gracefulTimeout: settings.gracefulTimeout,
+      interface: settings.interface,
+      lifespan: settings.lifespan,
+      wsMaxMessageSize: settings.wsMaxMessageSize,
+      wsIdleTimeout: settings.wsIdleTimeout,
+      wsPing: !settings.wsNoPing,
+      wsMaxBackpressure: settings.wsMaxBackpressure,
     });
   } catch (error) {
     fail(flagNames((error as Error).message), error instanceof ConfigError || error instanceof TypeError ? 2 : 1);

@@ -2,17 +2,27 @@
  * The CLI's settings, declared once as data: the parser, `--help` and the README's option table
  * all come from this list, so they cannot drift apart.
  */
-import { BACKENDS } from '../server/config.js';
+import {
+  BACKENDS,
+  DEFAULT_WS_IDLE_TIMEOUT,
+  DEFAULT_WS_MAX_BACKPRESSURE,
+  DEFAULT_WS_MAX_MESSAGE_SIZE,
+  INTERFACES,
+  LIFESPAN_MODES,
+} from '../server/config.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
 
-export const INTERFACES = ['auto', 'gateway', 'event'] as const;
-export type InterfaceChoice = (typeof INTERFACES)[number];
 
 export interface CliSettings {
   bind: string;
   backend: (typeof BACKENDS)[number];
-  interface: InterfaceChoice;
+  interface: (typeof INTERFACES)[number];
+  lifespan: (typeof LIFESPAN_MODES)[number];
+  wsMaxMessageSize: number;
+  wsIdleTimeout: number;
+  wsNoPing: boolean;
+  wsMaxBackpressure: number;
   logLevel: (typeof LOG_LEVELS)[number];
   accessLog: boolean;
   debug: boolean;
@@ -56,7 +66,17 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'choice',
     choices: INTERFACES,
     default: 'auto',
-    help: 'App interface: gateway (environ, startResponse). event (scope, receive, send) is reserved and not available yet.',
+    help:
+      'App interface: gateway (environ, startResponse), event (scope, receive, send), or auto: event when the app ' +
+      "declares itself (defineEventApp(app) or app.tsgiInterface = 'event'), else gateway.",
+  },
+  {
+    key: 'lifespan',
+    flag: '--lifespan',
+    kind: 'choice',
+    choices: LIFESPAN_MODES,
+    default: 'auto',
+    help: 'Event apps: run lifespan startup/shutdown (on), skip it (off), or auto: go on without it when the app raises on it.',
   },
   {
     key: 'logLevel',
@@ -83,6 +103,37 @@ export const SETTINGS: readonly Setting[] = [
     metavar: 'BYTES',
     default: DEFAULT_MAX_HEADER_SIZE,
     help: 'Largest request line plus headers; 431 beyond.',
+  },
+  {
+    key: 'wsMaxMessageSize',
+    flag: '--ws-max-message-size',
+    kind: 'integer',
+    metavar: 'BYTES',
+    default: DEFAULT_WS_MAX_MESSAGE_SIZE,
+    help: 'Largest websocket message a client may send; the connection is closed with 1009 beyond.',
+  },
+  {
+    key: 'wsIdleTimeout',
+    flag: '--ws-idle-timeout',
+    kind: 'integer',
+    metavar: 'SECONDS',
+    default: DEFAULT_WS_IDLE_TIMEOUT,
+    help: 'Close a websocket silent for this long (0: never; else 8-960, 4 s resolution).',
+  },
+  {
+    key: 'wsNoPing',
+    flag: '--no-ws-ping',
+    kind: 'flag',
+    default: false,
+    help: 'Do not ping silent websocket clients (by default a ping keeps live clients connected through the idle timeout).',
+  },
+  {
+    key: 'wsMaxBackpressure',
+    flag: '--ws-max-backpressure',
+    kind: 'integer',
+    metavar: 'BYTES',
+    default: DEFAULT_WS_MAX_BACKPRESSURE,
+    help: "Bytes a websocket may have queued for a slow client before the app's send() waits.",
   },
   {
     key: 'gracefulTimeout',

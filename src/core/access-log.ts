@@ -27,10 +27,30 @@ export function clfTimestamp(nowMs: number = Date.now()): string {
 }
 
 export function formatAccessLine(environ: Environ, status: number, bytes: number): string {
-  const query = environ.QUERY_STRING;
-  const target = query === '' ? environ['tsgi.raw_path'] : `${environ['tsgi.raw_path']}?${query}`;
+  return formatAccessFields(
+    environ.REMOTE_ADDR,
+    environ.REQUEST_METHOD,
+    environ['tsgi.raw_path'],
+    environ.QUERY_STRING,
+    environ.SERVER_PROTOCOL,
+    status,
+    bytes,
+  );
+}
+
+/** One CLF line from its parts (gateway environs and event scopes both end up here). */
+export function formatAccessFields(
+  remote: string,
+  method: string,
+  rawPath: string,
+  query: string,
+  protocol: string,
+  status: number,
+  bytes: number,
+): string {
+  const target = query === '' ? rawPath : `${rawPath}?${query}`;
   // Quotes and control characters in the target would let a client forge log fields.
   const safeTarget = JSON.stringify(target).slice(1, -1);
   const statusField = status === 0 ? '-' : String(status);
-  return `${environ.REMOTE_ADDR} - - [${clfTimestamp()}] "${environ.REQUEST_METHOD} ${safeTarget} ${environ.SERVER_PROTOCOL}" ${statusField} ${bytes}`;
+  return `${remote} - - [${clfTimestamp()}] "${method} ${safeTarget} ${protocol}" ${statusField} ${bytes}`;
 }

@@ -38,10 +38,10 @@ export interface ResponseHead {
   wire: unknown;
 }
 
-export function parseStatus(status: unknown): { status: string; code: number } {
+export function parseStatus(status: unknown, origin = 'startResponse()'): { status: string; code: number } {
   if (typeof status !== 'string' || !STATUS_LINE.test(status)) {
     throw new ResponseHeadError(
-      `startResponse() status must be a string like '200 OK' (three digits 200-599, a space, a reason ` +
+      `${origin} status must be a string like '200 OK' (three digits 200-599, a space, a reason ` +
         `without control characters); got ${JSON.stringify(status)}`,
     );
   }
@@ -49,11 +49,12 @@ export function parseStatus(status: unknown): { status: string; code: number } {
 }
 
 /** Checks the app's status and headers and builds the head to send (uncached). */
-export function buildResponseHead(status: unknown, headers: unknown): ResponseHead {
-  const parsed = parseStatus(status);
+/** `origin` names what the app called, for error messages (`startResponse()`, `http.response.start`). */
+export function buildResponseHead(status: unknown, headers: unknown, origin = 'startResponse()'): ResponseHead {
+  const parsed = parseStatus(status, origin);
   if (!Array.isArray(headers)) {
     throw new ResponseHeadError(
-      `startResponse() headers must be an array of [name, value] string pairs; got ${describe(headers)}`,
+      `${origin} headers must be an array of [name, value] string pairs; got ${describe(headers)}`,
     );
   }
   const out: HeaderPair[] = [];
@@ -64,34 +65,34 @@ export function buildResponseHead(status: unknown, headers: unknown): ResponseHe
     const pair: unknown = headers[i];
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
       throw new ResponseHeadError(
-        `startResponse() header #${i} must be a [name, value] pair of strings; got ${describe(pair)}`,
+        `${origin} header #${i} must be a [name, value] pair of strings; got ${describe(pair)}`,
       );
     }
     const name: string = pair[0];
     const value: string = pair[1];
     if (!TOKEN.test(name)) {
-      throw new ResponseHeadError(`startResponse() header name ${JSON.stringify(name)} is not a valid HTTP token`);
+      throw new ResponseHeadError(`${origin} header name ${JSON.stringify(name)} is not a valid HTTP token`);
     }
     if (!FIELD_VALUE.test(value)) {
       throw new ResponseHeadError(
-        `startResponse() header ${name} has a value with CR, LF, NUL, another control character or a ` +
+        `${origin} header ${name} has a value with CR, LF, NUL, another control character or a ` +
           `non-ASCII character: ${JSON.stringify(value)}. Encode it (e.g. percent- or RFC 8187-encoding).`,
       );
     }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower)) {
       throw new ResponseHeadError(
-        `startResponse() header ${name} is hop-by-hop: connection management and framing belong to the ` +
+        `${origin} header ${name} is hop-by-hop: connection management and framing belong to the ` +
           `server. Remove it; tsgi chooses keep-alive, Content-Length or chunked encoding itself.`,
       );
     }
     if (lower === 'content-length') {
       if (!DIGITS.test(value)) {
-        throw new ResponseHeadError(`startResponse() Content-Length must be a non-negative integer; got ${JSON.stringify(value)}`);
+        throw new ResponseHeadError(`${origin} Content-Length must be a non-negative integer; got ${JSON.stringify(value)}`);
       }
       const length = Number(value);
       if (declaredLength !== -1 && declaredLength !== length) {
-        throw new ResponseHeadError(`startResponse() got two different Content-Length headers (${declaredLength} and ${length})`);
+        throw new ResponseHeadError(`${origin} got two different Content-Length headers (${declaredLength} and ${length})`);
       }
       declaredLength = length;
       continue;
@@ -127,7 +128,7 @@ export class ResponseHeadCache {
   private readonly entries: CacheEntry[] = [];
   private nextSlot = 0;
 
-  get(status: unknown, headers: unknown): ResponseHead {
+  get(status: unknown, headers: unknown, origin?: string): ResponseHead {
     if (typeof status === 'string' && Array.isArray(headers)) {
       const entries = this.entries;
       for (let e = 0; e < entries.length; e++) {
@@ -135,7 +136,7 @@ export class ResponseHeadCache {
         if (entry.status === status && matches(entry.fields, headers)) return entry.head;
       }
     }
-    const head = buildResponseHead(status, headers);
+    const head = buildResponseHead(status, headers, origin);
     this.remember(status as string, headers as HeaderPair[], head);
     return head;
   }

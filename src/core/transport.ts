@@ -5,7 +5,7 @@
  * duration of `RequestHandler.dispatch`, and hands the core a `Transport` for that one exchange.
  * The core never imports uWebSockets.js or node:http; acceptors never see an environ.
  */
-import type { BodyChunk } from '../spec/types.js';
+import type { BodyChunk, HeaderPair } from '../spec/types.js';
 import type { ResponseHead } from './response-head.js';
 
 /** Called once per request header; names are lower-case, values as received. */
@@ -85,8 +85,11 @@ export interface Transport {
   startStream(head: ResponseHead, contentLength: number): void;
   /** Writes one non-empty body chunk; false means "wait for onDrain before writing more". */
   writeStream(chunk: BodyChunk): boolean;
-  /** Finishes a streamed response. */
-  endStream(): void;
+  /**
+   * Finishes a streamed response. `trailers` (validated) are only given on connections whose
+   * acceptor can send them (the node backend, chunked HTTP/1.1 responses).
+   */
+  endStream(trailers?: readonly HeaderPair[] | null): void;
 
   /**
    * Ends the exchange by closing the connection: bytes already written are flushed, nothing more

@@ -20,7 +20,17 @@ function firstLine(error: unknown): string {
 }
 
 export async function createAcceptor(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
-  const options = { host: config.host, port: config.port, maxHeaderSize: config.maxHeaderSize };
+  const options = {
+    host: config.host,
+    port: config.port,
+    maxHeaderSize: config.maxHeaderSize,
+    webSocket: {
+      maxMessageSize: config.wsMaxMessageSize,
+      idleTimeout: config.wsIdleTimeout,
+      ping: config.wsPing,
+      maxBackpressure: config.wsMaxBackpressure,
+    },
+  };
   const internalError = (message: string): void => logger.log('error', message);
   if (choice === 'node') return { acceptor: new NodeAcceptor(options, internalError), fallbackReason: null };
   try {

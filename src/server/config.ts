@@ -3,10 +3,19 @@
  * the environment; the CLI and `serve()` both come through `resolveConfig`.
  */
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
+import type { InterfaceChoice } from '../event/interface.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export const BACKENDS = ['auto', 'uws', 'node'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
+export const INTERFACES = ['auto', 'gateway', 'event'] as const;
+export const LIFESPAN_MODES = ['auto', 'on', 'off'] as const;
+export type LifespanMode = (typeof LIFESPAN_MODES)[number];
+
+/** Websocket defaults: 16 MiB messages (as uvicorn), 120 s idle with pings, 1 MiB send queue. */
+export const DEFAULT_WS_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_WS_IDLE_TIMEOUT = 120;
+export const DEFAULT_WS_MAX_BACKPRESSURE = 1024 * 1024;
 
 export interface ServeOptions {
   /** Address to listen on (default 127.0.0.1). */
@@ -27,6 +36,24 @@ export interface ServeOptions {
   debug?: boolean;
   /** Seconds `close()` waits for in-flight requests before cutting connections (default 30). */
   gracefulTimeout?: number;
+  /**
+   * `gateway` (environ, startResponse), `event` (scope, receive, send), or `auto` (default):
+   * event when the app declares itself with defineEventApp() or `app.tsgiInterface = 'event'`.
+   */
+  interface?: InterfaceChoice;
+  /**
+   * Event apps: run the lifespan protocol (`on`), skip it (`off`), or `auto` (default): run it,
+   * and go on without it when the app raises before answering `lifespan.startup`.
+   */
+  lifespan?: LifespanMode;
+  /** Largest websocket message a client may send, in bytes (default 16 MiB); 1009 beyond. */
+  wsMaxMessageSize?: number;
+  /** Seconds a websocket may stay silent before it is closed; 0 disables (default 120). */
+  wsIdleTimeout?: number;
+  /** Ping silent websocket clients so live ones stay connected through wsIdleTimeout (default true). */
+  wsPing?: boolean;
+  /** Bytes a websocket may have queued for sending before `send()` waits (default 1 MiB). */
+  wsMaxBackpressure?: number;
   /** Where error-log and access-log text goes (default stderr and stdout). */
   errorSink?: (text: string) => void;
   accessSink?: (text: string) => void;
@@ -42,6 +69,12 @@ export interface ServerConfig {
   readonly accessLog: boolean;
   readonly debug: boolean;
   readonly gracefulTimeout: number;
+  readonly interface: InterfaceChoice;
+  readonly lifespan: LifespanMode;
+  readonly wsMaxMessageSize: number;
+  readonly wsIdleTimeout: number;
+  readonly wsPing: boolean;
+  readonly wsMaxBackpressure: number;
   readonly errorSink: ((text: string) => void) | undefined;
   readonly accessSink: ((text: string) => void) | undefined;
 }
@@ -62,6 +95,15 @@ function oneOf<T extends string>(name: string, value: unknown, choices: readonly
   return value as T;
 }
 
+/** uWebSockets.js accepts 0 (off) or 8 s and more, with a 4 s resolution; both backends obey the same rule. */
+function idleTimeout(value: unknown): number {
+  if (value === 0) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 8 || value > 960) {
+    throw new ConfigError(`wsIdleTimeout must be 0 (off) or an integer from 8 to 960 seconds; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 export function resolveConfig(options: ServeOptions = {}): ServerConfig {
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new ConfigError('host must be a non-empty string');
@@ -75,6 +117,12 @@ export function resolveConfig(options: ServeOptions = {}): ServerConfig {
     accessLog: options.accessLog === true,
     debug: options.debug === true,
     gracefulTimeout: integerIn('gracefulTimeout', options.gracefulTimeout ?? 30, 0, 24 * 3600),
+    interface: oneOf('interface', options.interface ?? 'auto', INTERFACES),
+    lifespan: oneOf('lifespan', options.lifespan ?? 'auto', LIFESPAN_MODES),
+    wsMaxMessageSize: integerIn('wsMaxMessageSize', options.wsMaxMessageSize ?? DEFAULT_WS_MAX_MESSAGE_SIZE, 1, 2 ** 31 - 1),
+    wsIdleTimeout: idleTimeout(options.wsIdleTimeout ?? DEFAULT_WS_IDLE_TIMEOUT),
+    wsPing: options.wsPing !== false,
+    wsMaxBackpressure: integerIn('wsMaxBackpressure', options.wsMaxBackpressure ?? DEFAULT_WS_MAX_BACKPRESSURE, 1024, 2 ** 31 - 1),
     errorSink: options.errorSink,
     accessSink: options.accessSink,
   });

@@ -1,9 +1,17 @@
 /**
- * `serve(app, options)`: validate options, pick a backend, listen, and return a handle whose
- * `close()` stops accepting and lets in-flight requests finish.
+ * `serve(app, options)`: validate options, pick the interface and a backend, run the lifespan
+ * startup of an event app, listen, and return a handle whose `close()` stops accepting, lets
+ * in-flight requests finish and runs the lifespan shutdown.
  */
-import type { BackendName } from '../acceptors/types.js';
+import type { BackendName, Handlers } from '../acceptors/types.js';
 import { GatewayHandler } from '../core/gateway.js';
+import { ResponseHeadCache } from '../core/response-head.js';
+import { EventHttpHandler } from '../event/http.js';
+import { resolveInterface, type AppInterface } from '../event/interface.js';
+import { Lifespan } from '../event/lifespan.js';
+import type { ScopeDefaults } from '../event/scope.js';
+import { EventWebSocketHandler } from '../event/websocket.js';
+import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
 import { createAcceptor, describeBackend } from './backends.js';
 import { resolveConfig, type ServeOptions, type ServerConfig } from './config.js';
@@ -14,45 +22,96 @@ export interface Server {
   readonly port: number;
   readonly host: string;
   readonly backend: BackendName;
+  /** The interface the app is served with. */
+  readonly interface: AppInterface;
   readonly config: ServerConfig;
   readonly logger: Logger;
-  /** Stops listening, waits for in-flight requests (up to gracefulTimeout), then closes. */
+  /**
+   * Stops listening, waits for in-flight requests (up to gracefulTimeout), closes what is left,
+   * then runs the lifespan shutdown; rejects when the app reports `lifespan.shutdown.failed`.
+   */
   close(): Promise<void>;
 }
 
-export async function serve(app: GatewayApp, options: ServeOptions = {}): Promise<Server> {
+export async function serve(app: GatewayApp | EventApp, options: ServeOptions = {}): Promise<Server> {
   if (typeof app !== 'function') {
-    throw new TypeError(`serve() needs a gateway app function (environ, startResponse); got ${typeof app}`);
+    throw new TypeError(
+      `serve() needs an app function: a gateway app (environ, startResponse) or an event app ` +
+        `(scope, receive, send); got ${typeof app}`,
+    );
   }
   const config = resolveConfig(options);
+  const appInterface = resolveInterface(app, config.interface);
   const logger = createLogger({
     level: config.logLevel,
     accessLog: config.accessLog,
     errorSink: config.errorSink,
     accessSink: config.accessSink,
   });
-  const { acceptor, fallbackReason } = await createAcceptor(config.backend, config, logger);
-  const handler = new GatewayHandler({
-    app,
-    logger,
-    maxBodySize: config.maxBodySize,
-    debug: config.debug,
-    serverName: config.host,
-    serverPort: config.port,
-    multiprocess: false,
-  });
-  const port = await acceptor.listen(handler, (bound) => handler.setServerPort(bound));
+  // Startup runs before anything listens: a failed startup never accepts a connection.
+  const lifespan = appInterface === 'event' ? new Lifespan(app as EventApp, config.lifespan, logger) : null;
+  if (lifespan !== null) await lifespan.startup();
+  let chosen;
+  try {
+    chosen = await createAcceptor(config.backend, config, logger);
+  } catch (error) {
+    await lifespan?.shutdown().catch(() => undefined);
+    throw error;
+  }
+  const { acceptor, fallbackReason } = chosen;
+  let handlers: Handlers;
+  let setPort: (port: number) => void;
+  if (appInterface === 'gateway') {
+    const handler = new GatewayHandler({
+      app: app as GatewayApp,
+      logger,
+      maxBodySize: config.maxBodySize,
+      debug: config.debug,
+      serverName: config.host,
+      serverPort: config.port,
+      multiprocess: false,
+    });
+    handlers = { request: handler, upgrade: null };
+    setPort = (port) => handler.setServerPort(port);
+  } else {
+    const defaults: ScopeDefaults = {
+      scheme: 'http',
+      server: [config.host, config.port],
+      state: lifespan!.state,
+      trailers: acceptor.backend === 'node',
+    };
+    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults };
+    handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
+    setPort = (port) => {
+      defaults.server = [config.host, port];
+    };
+  }
+  let port: number;
+  try {
+    port = await acceptor.listen(handlers, setPort);
+  } catch (error) {
+    await lifespan?.shutdown().catch(() => undefined);
+    throw error;
+  }
   const fallback = fallbackReason === null ? '' : ` (uWebSockets.js unavailable: ${fallbackReason})`;
-  logger.log('info', `listening on http://${formatHost(config.host)}:${port} with backend ${describeBackend(acceptor.backend)}${fallback}`);
+  logger.log(
+    'info',
+    `listening on http://${formatHost(config.host)}:${port} with backend ${describeBackend(acceptor.backend)}, ` +
+      `${appInterface} interface${fallback}`,
+  );
   let closing: Promise<void> | null = null;
   return {
     port,
     host: config.host,
     backend: acceptor.backend,
+    interface: appInterface,
     config,
     logger,
     close() {
-      closing ??= acceptor.close(config.gracefulTimeout * 1000);
+      closing ??= (async () => {
+        await acceptor.close(config.gracefulTimeout * 1000);
+        if (lifespan !== null) await lifespan.shutdown();
+      })();
       return closing;
     },
   };

@@ -1,0 +1,470 @@
+/**
+ * Event apps over HTTP: one `app(scope, receive, send)` call per request (docs/spec.md §10).
+ *
+ * The request body reaches the app through `receive()` as fast as it asks and no faster: past a
+ * small queue the acceptor stops reading the socket. The response goes out through `send()`:
+ * a single `http.response.body` without `more_body` is sent in one burst with its length (the
+ * common case), anything else streams with the transport's backpressure.
+ */
+import { formatAccessFields } from '../core/access-log.js';
+import { buildResponseHead, ResponseHeadError, type ResponseHead } from '../core/response-head.js';
+import { serverResponse } from '../core/server-responses.js';
+import type { BodyReceiver, ExchangeEvents, RequestHandler, RequestHead, Transport } from '../core/transport.js';
+import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types.js';
+import type { HeaderPair } from '../spec/types.js';
+import { statusLine, toHeaderPairs } from './headers.js';
+import { DisconnectedError, messageType, ProtocolError, stackOf, type EventRuntime } from './runtime.js';
+import { buildHttpScope, type RequestFacts } from './scope.js';
+
+const EMPTY = new Uint8Array(0);
+/** Body bytes queued for the app before the socket is paused. */
+const BODY_HIGH_WATER = 64 * 1024;
+
+const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as ReceiveMessage;
+const EMPTY_REQUEST: ReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as ReceiveMessage;
+
+const enum Response {
+  /** No `http.response.start` yet. */
+  NotStarted,
+  /** Start received, nothing on the wire yet. */
+  Started,
+  /** Headers (and maybe body bytes) are on the wire. */
+  Streaming,
+  /** The last body message arrived; trailers may still be due. */
+  BodyDone,
+  /** The response is complete on the wire, or was answered by the server. */
+  Complete,
+}
+
+function isBodiless(status: number): boolean {
+  return status === 204 || status === 304;
+}
+
+export class EventHttpHandler implements RequestHandler {
+  /** Reused by every dispatch: scope building is synchronous. */
+  private readonly facts: RequestFacts = { contentLength: -1, chunked: false, ambiguous: false, protocols: '' };
+
+  constructor(private readonly runtime: EventRuntime) {}
+
+  dispatch(head: RequestHead, transport: Transport): void {
+    const facts = this.facts;
+    const scope = buildHttpScope(head, this.runtime.defaults, facts);
+    const call = new HttpCall(this.runtime, transport, scope, facts.chunked || facts.contentLength > 0);
+    if (facts.ambiguous) {
+      call.refuse('the request has more than one Content-Length header');
+      return;
+    }
+    // Settle a lazily fetched client address while the response is alive (the access log and
+    // an app reading it late both need it).
+    if (this.runtime.logger.accessEnabled) void scope.client;
+    // Read from the start: uWS drops a request whose body arrives after its handler returned
+    // without an onData handler, so an app awaiting anything before its first receive() would
+    // see http.disconnect. Chunks queue (up to BODY_HIGH_WATER, then the socket pauses) until
+    // the app asks for them.
+    call.startReading();
+    call.run();
+    if (!call.over) transport.watch(call);
+  }
+}
+
+class HttpCall implements ExchangeEvents, BodyReceiver {
+  private state = Response.NotStarted;
+  private head: ResponseHead | null = null;
+  private trailersDue = false;
+  private sentBytes = 0;
+  private sentStatus = 0;
+  /** The client is gone or the response is complete: the exchange is over for the transport. */
+  private ended = false;
+  private clientGone = false;
+
+  // Request body, as the app pulls it.
+  private reading = false;
+  private bodyDelivered: boolean;
+  private bodyComplete: boolean;
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private paused = false;
+  private receiveWaiters: Array<(message: ReceiveMessage) => void> | null = null;
+
+  // Response backpressure: at most one send() waits for drain at a time.
+  private drainWaiter: { resolve: () => void; reject: (error: Error) => void } | null = null;
+
+  readonly receive = (): Promise<ReceiveMessage> => this.onReceive();
+  readonly send = (message: SendMessage): Promise<void> => this.onSend(message);
+
+  constructor(
+    private readonly runtime: EventRuntime,
+    private readonly transport: Transport,
+    readonly scope: HttpScope,
+    hasBody: boolean,
+  ) {
+    this.bodyComplete = !hasBody;
+    this.bodyDelivered = false;
+  }
+
+  get over(): boolean {
+    return this.ended;
+  }
+
+  run(): void {
+    let result: unknown;
+    try {
+      result = this.runtime.app(this.scope, this.receive, this.send);
+    } catch (error) {
+      this.onAppFailed(error);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        () => this.onAppReturned(),
+        (error: unknown) => this.onAppFailed(error),
+      );
+    } else {
+      this.onAppReturned();
+    }
+  }
+
+  /** Starts delivering the request body into the queue (no-op for a request without one). */
+  startReading(): void {
+    if (this.reading || this.bodyComplete) return;
+    this.reading = true;
+    this.transport.readBody(this);
+  }
+
+  refuse(reason: string): void {
+    const response = serverResponse(400, reason);
+    this.runtime.logger.log('info', `${this.label()}: refused: ${reason}`);
+    this.sentStatus = 400;
+    this.state = Response.Complete;
+    this.transport.refuse(response.head, response.body);
+    this.end();
+  }
+
+  // --- receive() ------------------------------------------------------------------------------
+
+  private onReceive(): Promise<ReceiveMessage> {
+    // Once the response is complete, unread body bytes are discarded by the acceptor.
+    if (this.ended) return Promise.resolve(DISCONNECT);
+    if (!this.bodyDelivered) {
+      if (this.queue.length > 0) return Promise.resolve(this.takeQueued());
+      if (this.bodyComplete) {
+        this.bodyDelivered = true;
+        return Promise.resolve(EMPTY_REQUEST);
+      }
+    }
+    // Waiting for body bytes, or (body delivered) for the end of the exchange.
+    return new Promise((resolve) => (this.receiveWaiters ??= []).push(resolve));
+  }
+
+  /** Everything queued as one `http.request` message. */
+  private takeQueued(): ReceiveMessage {
+    const queue = this.queue;
+    const body = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.queuedBytes);
+    this.queue = [];
+    this.queuedBytes = 0;
+    const last = this.bodyComplete;
+    if (last) this.bodyDelivered = true;
+    if (this.paused && !last) {
+      this.paused = false;
+      this.transport.resumeBody();
+    }
+    return { type: 'http.request', body, more_body: !last };
+  }
+
+  onBodyChunk(chunk: Uint8Array, isLast: boolean): void {
+    if (this.clientGone || this.bodyComplete) return;
+    if (chunk.byteLength > 0) {
+      this.queue.push(chunk);
+      this.queuedBytes += chunk.byteLength;
+    }
+    if (isLast) this.bodyComplete = true;
+    else if (!this.paused && this.queuedBytes >= BODY_HIGH_WATER) {
+      this.paused = true;
+      this.transport.pauseBody();
+    }
+    const waiters = this.receiveWaiters;
+    if (waiters !== null && !this.bodyDelivered && (this.queue.length > 0 || this.bodyComplete)) {
+      const resolve = waiters.shift()!;
+      if (waiters.length === 0) this.receiveWaiters = null;
+      resolve(this.queue.length > 0 ? this.takeQueued() : this.deliverEmptyEnd());
+    }
+  }
+
+  private deliverEmptyEnd(): ReceiveMessage {
+    this.bodyDelivered = true;
+    return EMPTY_REQUEST;
+  }
+
+  /** Wakes every pending receive() with http.disconnect (client gone or response complete). */
+  private releaseReceivers(): void {
+    const waiters = this.receiveWaiters;
+    if (waiters === null) return;
+    this.receiveWaiters = null;
+    for (const resolve of waiters) resolve(DISCONNECT);
+  }
+
+  // --- send() ---------------------------------------------------------------------------------
+
+  private onSend(message: SendMessage): Promise<void> {
+    try {
+      const type = messageType(message, 'send');
+      if (type === 'http.response.body') return this.sendBody(message as Extract<SendMessage, { type: 'http.response.body' }>);
+      if (type === 'http.response.start') {
+        this.startResponse(message as Extract<SendMessage, { type: 'http.response.start' }>);
+        return Promise.resolve();
+      }
+      if (type === 'http.response.trailers') {
+        this.sendTrailers(message as Extract<SendMessage, { type: 'http.response.trailers' }>);
+        return Promise.resolve();
+      }
+      throw new ProtocolError(
+        `send() got a message of type ${JSON.stringify(type)} on an http connection; expected ` +
+          `http.response.start, http.response.body or http.response.trailers`,
+      );
+    } catch (error) {
+      return Promise.reject(this.misuse(error));
+    }
+  }
+
+  private startResponse(message: { status: unknown; headers?: unknown; trailers?: unknown }): void {
+    if (this.state !== Response.NotStarted) {
+      if (this.clientGone) throw this.disconnected('http.response.start');
+      throw new ProtocolError('http.response.start was sent twice; send it once, then http.response.body');
+    }
+    const origin = 'http.response.start';
+    const status = statusLine(message.status, origin);
+    const head = this.runtime.heads.get(status, toHeaderPairs(message.headers, origin), origin);
+    if (message.trailers === true) {
+      if (this.scope.extensions['http.response.trailers'] === undefined) {
+        throw new ProtocolError(
+          'http.response.start asked for trailers, but this connection cannot carry them (scope.extensions has ' +
+            'no "http.response.trailers": the uws backend and HTTP/1.0 clients have none); send them as headers instead',
+        );
+      }
+      if (head.declaredLength !== -1) {
+        throw new ProtocolError('http.response.start asked for trailers with a Content-Length header; trailers need a chunked body, so drop the Content-Length');
+      }
+      this.trailersDue = true;
+    }
+    this.head = head;
+    if (this.clientGone) throw this.disconnected('http.response.start');
+    this.state = Response.Started;
+  }
+
+  private sendBody(message: { body?: unknown; more_body?: unknown }): Promise<void> {
+    const state = this.state;
+    if (state === Response.NotStarted) {
+      throw new ProtocolError('http.response.body was sent before http.response.start; send the status and headers first');
+    }
+    if (this.clientGone) throw this.disconnected('http.response.body');
+    if (state === Response.BodyDone || state === Response.Complete) {
+      throw new ProtocolError('http.response.body was sent after the last body message (more_body was false); the response is over');
+    }
+    const body = message.body ?? EMPTY;
+    let bytes: Uint8Array;
+    if (body instanceof Uint8Array) bytes = body;
+    else if (typeof body === 'string') bytes = Buffer.from(body, 'utf8');
+    else throw new ProtocolError(`http.response.body body must be a Uint8Array (or a string, sent as UTF-8); got ${typeof body}`);
+    const more = message.more_body === true;
+    const head = this.head!;
+    if (this.scope.method === 'HEAD' || isBodiless(head.statusCode)) return this.sendWithoutBody(head, bytes.byteLength, more);
+    const declared = head.declaredLength;
+    if (declared !== -1 && this.sentBytes + bytes.byteLength > declared) {
+      // Never send more than announced: the excess would be read as the next response.
+      throw new ProtocolError(
+        `http.response.body would take the body to ${this.sentBytes + bytes.byteLength} bytes, past the ` +
+          `Content-Length of ${declared} given in http.response.start; fix the header or the body`,
+      );
+    }
+    if (state === Response.Started && !more && !this.trailersDue && (declared === -1 || declared === bytes.byteLength)) {
+      // The whole body in one message: one burst, length known.
+      this.sentStatus = head.statusCode;
+      this.sentBytes = bytes.byteLength;
+      this.state = Response.Complete;
+      this.transport.sendWhole(head, bytes.byteLength === 0 ? null : bytes, bytes.byteLength, false);
+      this.end();
+      return Promise.resolve();
+    }
+    if (state === Response.Started) {
+      this.state = Response.Streaming;
+      this.sentStatus = head.statusCode;
+      this.transport.startStream(head, declared);
+    }
+    let writable = true;
+    if (bytes.byteLength > 0) {
+      this.sentBytes += bytes.byteLength;
+      writable = this.transport.writeStream(bytes);
+    }
+    if (!more) {
+      if (declared !== -1 && this.sentBytes < declared) {
+        const error = new ProtocolError(
+          `the last http.response.body ended the body at ${this.sentBytes} bytes, short of the Content-Length of ` +
+            `${declared}; the connection was closed so the client cannot mistake it for a whole response`,
+        );
+        this.abortResponse();
+        throw error;
+      }
+      this.state = Response.BodyDone;
+      if (!this.trailersDue) this.completeStream(null);
+    }
+    if (writable || this.ended) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.drainWaiter = { resolve, reject };
+    });
+  }
+
+  /** HEAD, 204 and 304: the head goes out once the app has finished its (discarded) body. */
+  private sendWithoutBody(head: ResponseHead, length: number, more: boolean): Promise<void> {
+    this.sentBytes += length;
+    if (more) return Promise.resolve();
+    let announced = -1;
+    if (!isBodiless(head.statusCode)) announced = head.declaredLength !== -1 ? head.declaredLength : this.sentBytes;
+    this.sentStatus = head.statusCode;
+    this.sentBytes = 0;
+    this.state = Response.Complete;
+    this.transport.sendWhole(head, null, announced, false);
+    this.end();
+    return Promise.resolve();
+  }
+
+  private sendTrailers(message: { headers?: unknown; more_trailers?: unknown }): void {
+    if (!this.trailersDue) {
+      throw new ProtocolError('http.response.trailers was sent, but http.response.start did not set trailers: true');
+    }
+    if (this.clientGone) throw this.disconnected('http.response.trailers');
+    if (this.state !== Response.BodyDone) {
+      throw new ProtocolError('http.response.trailers must follow the last http.response.body (more_body false)');
+    }
+    const trailers = toHeaderPairs(message.headers, 'http.response.trailers');
+    // Validated with the same rules as headers (names are tokens, values clean).
+    buildResponseHead('200 OK', trailers, 'http.response.trailers');
+    this.pendingTrailers.push(...trailers);
+    if (message.more_trailers !== true) this.completeStream(this.pendingTrailers);
+  }
+
+  private pendingTrailers: HeaderPair[] = [];
+
+  private completeStream(trailers: readonly HeaderPair[] | null): void {
+    this.state = Response.Complete;
+    this.transport.endStream(trailers);
+    this.end();
+  }
+
+  // --- the app's outcome ----------------------------------------------------------------------
+
+  private onAppReturned(): void {
+    if (this.state === Response.Complete || this.clientGone) return;
+    if (this.state === Response.NotStarted || this.state === Response.Started) {
+      this.runtime.logger.log(
+        'error',
+        `${this.label()}: the app returned without sending a whole response (http.response.start, then ` +
+          `http.response.body with more_body false); answered 500`,
+      );
+      this.answerServerError(undefined);
+      return;
+    }
+    this.runtime.logger.log(
+      'error',
+      `${this.label()}: the app returned before finishing its response (the last http.response.body had more_body ` +
+        `true${this.trailersDue ? ', or trailers were still due' : ''}); the connection was closed`,
+    );
+    this.abortResponse();
+  }
+
+  private onAppFailed(error: unknown): void {
+    if (this.clientGone && error instanceof DisconnectedError) {
+      // The app noticed the client left: that is not a fault.
+      this.runtime.logger.log('debug', `${this.label()}: ${error.message}`);
+      return;
+    }
+    if (!this.loggedErrors.has(error as object)) {
+      this.runtime.logger.log('error', `${this.label()}: the app raised an error:\n${stackOf(error)}`);
+    }
+    if (this.clientGone || this.state === Response.Complete) return;
+    if (this.state === Response.NotStarted || this.state === Response.Started) {
+      this.answerServerError(this.runtime.debug ? stackOf(error) : undefined);
+    } else {
+      this.abortResponse();
+    }
+  }
+
+  private readonly loggedErrors = new WeakSet<object>();
+
+  /** Logs a protocol misuse where it happened (the app may swallow it) and returns it to throw. */
+  private misuse(error: unknown): unknown {
+    if (error instanceof ProtocolError || error instanceof ResponseHeadError) {
+      this.loggedErrors.add(error);
+      this.runtime.logger.log('error', `${this.label()}: ${error.message}`);
+    }
+    return error;
+  }
+
+  private answerServerError(detail: string | undefined): void {
+    const response = serverResponse(500, detail);
+    const isHead = this.scope.method === 'HEAD';
+    this.sentStatus = 500;
+    this.sentBytes = isHead ? 0 : response.body.byteLength;
+    this.state = Response.Complete;
+    this.transport.sendWhole(response.head, isHead ? null : response.body, response.body.byteLength, false);
+    this.end();
+  }
+
+  private abortResponse(): void {
+    this.state = Response.Complete;
+    this.transport.abort();
+    this.end();
+  }
+
+  private disconnected(what: string): DisconnectedError {
+    return new DisconnectedError(
+      `${what} cannot be sent: the client closed the connection (receive() now returns http.disconnect); stop ` +
+        `producing this response`,
+    );
+  }
+
+  // --- transport events -----------------------------------------------------------------------
+
+  onAbort(): void {
+    if (this.ended) return;
+    this.clientGone = true;
+    const waiter = this.drainWaiter;
+    this.drainWaiter = null;
+    waiter?.reject(this.disconnected('http.response.body'));
+    this.end();
+  }
+
+  onDrain(): void {
+    const waiter = this.drainWaiter;
+    if (waiter !== null) {
+      this.drainWaiter = null;
+      waiter.resolve();
+    }
+  }
+
+  /** The exchange is over: wake whoever waits, write the access line. */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.releaseReceivers();
+    const waiter = this.drainWaiter;
+    if (waiter !== null) {
+      this.drainWaiter = null;
+      waiter.resolve();
+    }
+    const logger = this.runtime.logger;
+    if (logger.accessEnabled) {
+      const scope = this.scope;
+      const client = scope.client === null ? '-' : scope.client[0];
+      logger.access(
+        formatAccessFields(client, scope.method, scope.raw_path, scope.query_string, `HTTP/${scope.http_version}`, this.sentStatus, this.sentBytes),
+      );
+    }
+  }
+
+  private label(): string {
+    const scope = this.scope;
+    return `${scope.method} ${scope.raw_path}${scope.query_string === '' ? '' : '?' + scope.query_string}`;
+  }
+}

@@ -1,0 +1,40 @@
+/** What every event-app connection needs from its server; one per server, shared. */
+import type { ResponseHeadCache } from '../core/response-head.js';
+import type { Logger } from '../server/logger.js';
+import type { EventApp } from '../spec/event-types.js';
+import type { ScopeDefaults } from './scope.js';
+
+export interface EventRuntime {
+  readonly app: EventApp;
+  readonly logger: Logger;
+  /** Put stack traces in 500 responses. */
+  readonly debug: boolean;
+  /** Validated response heads (http.response.start, websocket.accept headers). */
+  readonly heads: ResponseHeadCache;
+  readonly defaults: ScopeDefaults;
+}
+
+/**
+ * A misuse of the event protocol by the app (wrong message order, unknown type, bad field): the
+ * promise from `send()` rejects with it, and the server logs it.
+ */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+/** `send()` on a connection the client has closed. */
+export class DisconnectedError extends Error {
+  override name = 'DisconnectedError';
+}
+
+export function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** The message's `type`, checked: every message is an object with a string `type`. */
+export function messageType(message: unknown, channel: string): string {
+  if (message === null || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') {
+    throw new ProtocolError(`${channel}() takes a message object with a string "type"; got ${message === null ? 'null' : typeof message}`);
+  }
+  return (message as { type: string }).type;
+}

@@ -1,0 +1,142 @@
+/**
+ * Builds the connection scopes (http, websocket) of docs/spec.md §10 from an acceptor's
+ * `RequestHead`. Like the environ, each scope comes from one object literal (one hidden class),
+ * and on acceptors where the peer address is costly (uWS) `client` is fetched on first read.
+ */
+import { decodePath } from '../core/path.js';
+import type { PeerAddressSource, RequestHead } from '../core/transport.js';
+import type { AsgiInfo, EventHeader, HttpScope, WebSocketScope } from '../spec/event-types.js';
+
+export const HTTP_ASGI: AsgiInfo = Object.freeze({ version: '3.0', spec_version: '2.5' });
+export const LIFESPAN_ASGI: AsgiInfo = Object.freeze({ version: '3.0', spec_version: '2.0' });
+
+/** Per-server values every scope shares. */
+export interface ScopeDefaults {
+  scheme: 'http' | 'https';
+  server: [host: string, port: number];
+  /** The lifespan state; each scope gets a shallow copy. */
+  state: Record<string, unknown> | null;
+  /** The backend can send trailers (`http.response.trailers`) on HTTP/1.1 responses. */
+  trailers: boolean;
+}
+
+/** What reading the headers learned about the request, beyond the scope. */
+export interface RequestFacts {
+  contentLength: number;
+  chunked: boolean;
+  /** More than one Content-Length: refused, as in the gateway (docs/spec.md §8). */
+  ambiguous: boolean;
+  /** The raw Sec-WebSocket-Protocol values (websocket scopes). */
+  protocols: string;
+}
+
+// Header visiting is synchronous: one module-level target instead of a closure per request.
+let headers: EventHeader[] = [];
+let facts: RequestFacts = { contentLength: -1, chunked: false, ambiguous: false, protocols: '' };
+
+function visitHeader(lowerName: string, value: string): void {
+  headers.push([lowerName, value]);
+  if (lowerName === 'content-length') {
+    if (facts.contentLength !== -1) facts.ambiguous = true;
+    facts.contentLength = Number(value);
+  } else if (lowerName === 'transfer-encoding') {
+    facts.chunked = true;
+  } else if (lowerName === 'sec-websocket-protocol') {
+    facts.protocols = facts.protocols === '' ? value : `${facts.protocols}, ${value}`;
+  }
+}
+
+function readHeaders(head: RequestHead, factsOut: RequestFacts): EventHeader[] {
+  const list: EventHeader[] = [];
+  factsOut.contentLength = -1;
+  factsOut.chunked = false;
+  factsOut.ambiguous = false;
+  factsOut.protocols = '';
+  headers = list;
+  facts = factsOut;
+  head.forEachHeader(visitHeader);
+  headers = [];
+  return list;
+}
+
+const PEER = Symbol('tsgi.peer');
+
+// Shared and frozen: an app cannot change what the server supports for everyone else.
+const NO_EXTENSIONS = Object.freeze({}) as Record<string, Record<string, unknown>>;
+const WITH_TRAILERS = Object.freeze({ 'http.response.trailers': Object.freeze({}) }) as Record<string, Record<string, unknown>>;
+
+// Shared descriptor: every lazily-addressed scope keeps one hidden class.
+const LAZY_CLIENT: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Record<string | symbol, unknown>): [string, number] {
+    const value: [string, number] = [(this[PEER] as PeerAddressSource).peerAddress(), 0];
+    Object.defineProperty(this, 'client', { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  },
+  set(this: Record<string, unknown>, value: unknown): void {
+    Object.defineProperty(this, 'client', { value, writable: true, enumerable: true, configurable: true });
+  },
+};
+
+function clientOf(head: RequestHead): [string, number] {
+  return [head.remoteAddress, head.remotePort === '' ? 0 : Number(head.remotePort)];
+}
+
+function stateCopy(defaults: ScopeDefaults): Record<string, unknown> {
+  return defaults.state === null ? {} : { ...defaults.state };
+}
+
+export function buildHttpScope(head: RequestHead, defaults: ScopeDefaults, factsOut: RequestFacts): HttpScope {
+  const scope = {
+    type: 'http' as const,
+    asgi: HTTP_ASGI,
+    http_version: head.protocol === 'HTTP/1.0' ? ('1.0' as const) : ('1.1' as const),
+    method: head.method,
+    scheme: defaults.scheme,
+    path: decodePath(head.rawPath),
+    raw_path: head.rawPath,
+    query_string: head.query,
+    root_path: '',
+    headers: readHeaders(head, factsOut),
+    client: head.peer === null ? clientOf(head) : null,
+    server: defaults.server,
+    state: stateCopy(defaults),
+    extensions: defaults.trailers && head.protocol === 'HTTP/1.1' ? WITH_TRAILERS : NO_EXTENSIONS,
+    [PEER]: head.peer,
+  };
+  if (head.peer !== null) Object.defineProperty(scope, 'client', LAZY_CLIENT);
+  return scope;
+}
+
+export function buildWebSocketScope(head: RequestHead, defaults: ScopeDefaults, factsOut: RequestFacts): WebSocketScope {
+  const headerList = readHeaders(head, factsOut);
+  return {
+    type: 'websocket',
+    asgi: HTTP_ASGI,
+    http_version: '1.1',
+    scheme: defaults.scheme === 'https' ? 'wss' : 'ws',
+    path: decodePath(head.rawPath),
+    raw_path: head.rawPath,
+    query_string: head.query,
+    root_path: '',
+    headers: headerList,
+    // An upgrade is rare next to a request: the address is fetched eagerly.
+    client: head.peer === null ? clientOf(head) : [head.peer.peerAddress(), 0],
+    server: defaults.server,
+    state: stateCopy(defaults),
+    extensions: NO_EXTENSIONS,
+    subprotocols: parseSubprotocols(factsOut.protocols),
+  };
+}
+
+/** `Sec-WebSocket-Protocol: a, b` → `['a', 'b']`. */
+export function parseSubprotocols(raw: string): string[] {
+  if (raw === '') return [];
+  const list: string[] = [];
+  for (const part of raw.split(',')) {
+    const token = part.trim();
+    if (token !== '') list.push(token);
+  }
+  return list;
+}
