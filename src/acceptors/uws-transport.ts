@@ -18,21 +18,29 @@ const EMPTY = new Uint8Array(0);
 const NOOP = (): void => {};
 
 /**
- * The head as one string for `writeStatus`: uWS writes `HTTP/1.1 ` + it + CRLF, so the headers
- * ride on the status and a response costs one native call for its whole head. uWS always writes
- * its own Date, so an app's Date is left out. Built once per head and cached in `head.wire`.
+ * The head as one block for `writeStatus`: uWS writes `HTTP/1.1 ` + it + CRLF, so the headers
+ * ride on the status and a response costs one native call for its whole head. The block is kept
+ * as Latin-1 bytes: uWS reads a Uint8Array in place, while a JS string is converted (UTF-16 to
+ * UTF-8) on every call. uWS always writes its own Date, so an app's Date is left out. Built once
+ * per head and cached in `head.wire`.
  */
-export function encodeHead(head: ResponseHead): string {
-  let block = head.wire as string | null;
+export function encodeHead(head: ResponseHead): Uint8Array {
+  let block = head.wire as Uint8Array | null;
   if (block === null) {
-    block = head.status;
+    let text = head.status;
     for (const [name, value] of head.headers) {
       if (head.hasDate && name.length === 4 && name.toLowerCase() === 'date') continue;
-      block += '\r\n' + name + ': ' + value;
+      text += '\r\n' + name + ': ' + value;
     }
+    block = Buffer.from(text, 'latin1');
     head.wire = block;
   }
   return block;
+}
+
+/** The head plus a Content-Length line (HEAD responses, which send no body to count). */
+function headWithLength(head: ResponseHead, contentLength: number): string {
+  return Buffer.from(encodeHead(head)).toString('latin1') + '\r\nContent-Length: ' + contentLength;
 }
 
 let warnedLatePeerRead = false;
@@ -157,7 +165,7 @@ export class UwsTransport implements Transport, PeerAddressSource {
       // argument-less endWithoutBody() ends the response: endWithoutBody(n) waits for n body
       // bytes, and an explicit undefined is read as such a length (uWS then aborts the process
       // when the handler returns), so `close` cannot be honoured here.
-      res.writeStatus(contentLength > 0 ? encodeHead(head) + '\r\nContent-Length: ' + contentLength : encodeHead(head));
+      res.writeStatus(contentLength > 0 ? headWithLength(head, contentLength) : encodeHead(head));
       this.markDone();
       res.endWithoutBody();
     }

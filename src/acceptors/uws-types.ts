@@ -3,7 +3,7 @@
  * installed package is uws-pack or the official build (their bundled typings differ in shape).
  */
 export interface UwsResponse {
-  writeStatus(status: string): UwsResponse;
+  writeStatus(status: string | Uint8Array): UwsResponse;
   writeHeader(name: string, value: string): UwsResponse;
   write(chunk: string | Uint8Array): boolean;
   end(body?: string | Uint8Array, closeConnection?: boolean): UwsResponse;
