@@ -70,7 +70,7 @@ export class UwsWebSockets {
   constructor(
     private readonly handler: UpgradeHandler,
     private readonly limits: WebSocketLimits,
-    readonly host: UwsWebSocketHost,
+    private readonly host: UwsWebSocketHost,
   ) {}
 
   behavior(): UwsWebSocketBehavior<SocketData> {
