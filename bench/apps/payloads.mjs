@@ -51,3 +51,27 @@ export function countHeaders(environ) {
   for (const key of HEADER_ENVIRON_KEYS) if (environ[key] !== undefined) seen++;
   return seen;
 }
+
+/**
+ * GET /hello for the event app: ASGI bodies are bytes, so an event app holds its constant body
+ * encoded once (a string body would cost a UTF-8 encode per response).
+ */
+export const HELLO_BYTES = Buffer.from(HELLO);
+
+// The event app sees the request headers as scope.headers, a list of [lower-case name, value].
+const HEADER_BITS = new Map(HEADER_NAMES.map((name, i) => [name, 1 << i]));
+
+/**
+ * How many of the bench's 30 extra request headers are in scope.headers: distinct names, like
+ * countHeaders (a repeated header is one environ key), kept in a 30-bit mask.
+ */
+export function countScopeHeaders(headers) {
+  let mask = 0;
+  for (const [name] of headers) {
+    const bit = HEADER_BITS.get(name);
+    if (bit !== undefined) mask |= bit;
+  }
+  let seen = 0;
+  for (; mask !== 0; mask &= mask - 1) seen++;
+  return seen;
+}
