@@ -25,6 +25,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+// Overloads rather than one union parameter: a union gives an inline gateway app
+// `(environ, startResponse) => …` no contextual type, so its parameters would be implicit any.
+// The gateway overload comes first: an inline function takes its parameter types from it.
+export async function startServer(app: GatewayApp, backend: 'uws' | 'node', options?: ServeOptions): Promise<TestServer>;
+export async function startServer(app: EventApp, backend: 'uws' | 'node', options?: ServeOptions): Promise<TestServer>;
 export async function startServer(
   app: GatewayApp | EventApp,
   backend: 'uws' | 'node',

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serve, type GatewayApp, type Server } from '../src/index.js';
+import { serve, type GatewayApp, type Server, type ServeOptions } from '../src/index.js';
 import { BACKENDS, parseResponses, rawRequest, startServer, type TestServer } from './helpers.js';
 
 // --- helpers local to this file --------------------------------------------------------------
@@ -51,8 +51,8 @@ async function serveError(app: unknown, options: Parameters<typeof serve>[1]): P
 }
 
 const started: TestServer[] = [];
-async function start(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
+async function start(app: GatewayApp, backend: 'uws' | 'node', options?: ServeOptions): Promise<TestServer> {
+  const server = await startServer(app, backend, options);
   started.push(server);
   return server;
 }
