@@ -104,10 +104,14 @@ describe('tsgi command line', () => {
     }
   });
 
-  it('reserves --interface event and says it is not available yet', async () => {
-    const result = run(['--interface', 'event', 'examples/hello.mjs']);
-    expect(await result.exited).toBe(2);
-    expect(result.stderr.join('')).toContain('event apps');
+  it('serves an event app with --interface event (examples/chat.mjs) and says so', async () => {
+    const server = await start(['--interface', 'event', 'examples/chat.mjs']);
+    expect(server.stderr.join('')).toContain('event interface');
+    const page = parseResponses((await rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).text);
+    expect(page[0]?.status).toBe(200);
+    expect(page[0]?.body).toContain('<title>tsgi chat</title>');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   });
 
   it('explains how to run a .ts app where Node cannot strip types', async () => {

@@ -526,8 +526,10 @@ describe.each(BACKENDS)('event apps: receive() on %s', (backend) => {
     expect(seen!.types).toEqual(['http.request']);
     expect(seen!.bytes).toBe(total);
     expect(seen!.hash).toBe(repeatedHash(block, total / MiB));
-    // Reading stops past the 64 KiB queue: no message carries more than that and a few socket reads.
-    expect(seen!.largest).toBeLessThanOrEqual(MiB);
+    // Reading stops past the 64 KiB queue: no message carries more than that and a few socket
+    // reads. uWS delivers what it has already read before a pause holds, a burst of a few MiB
+    // (docs/spec.md §13), so its bound is looser; without the pause the app sees tens of MiB.
+    expect(seen!.largest).toBeLessThanOrEqual(backend === 'uws' ? 8 * MiB : MiB);
     // While the app was not reading, the server held a few chunks, not what the client sent.
     expect(consumer.growthAtStalls).toHaveLength(3);
     for (const growth of consumer.growthAtStalls) expect(growth).toBeLessThan(16 * MiB);
@@ -1081,17 +1083,17 @@ describe.each(BACKENDS)('event apps: faults on %s', (backend) => {
     'header-crlf': {
       run: (send) => send({ type: 'http.response.start', status: 200, headers: [['x-evil', 'a\r\nSet-Cookie: b=c']] }),
       message: /x-evil/,
-      protocolError: false,
+      protocolError: true,
     },
     'header-bad-name': {
       run: (send) => send({ type: 'http.response.start', status: 200, headers: [['bad name', 'v']] }),
       message: /bad name/,
-      protocolError: false,
+      protocolError: true,
     },
     'hop-by-hop': {
       run: (send) => send({ type: 'http.response.start', status: 200, headers: [['Transfer-Encoding', 'chunked']] }),
       message: /Transfer-Encoding/i,
-      protocolError: false,
+      protocolError: true,
     },
   };
 

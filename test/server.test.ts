@@ -158,7 +158,7 @@ describe.each(BACKENDS)('serve() on %s', (backend) => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(expected);
     expect(lines[0]).toBe(
-      `[tsgi] [info] ${expected} ${backend === 'uws' ? '(uWebSockets.js)' : '(node:http)'}\n`,
+      `[tsgi] [info] ${expected} ${backend === 'uws' ? '(uWebSockets.js)' : '(node:http)'}, gateway interface\n`,
     );
   });
 
@@ -206,7 +206,7 @@ describe('serve() argument validation', () => {
   it("serve('not a function') rejects with a TypeError", async () => {
     const error = await serveError('not a function', { port: 0 });
     expect(error).toBeInstanceOf(TypeError);
-    expect(error.message).toContain('needs a gateway app function');
+    expect(error.message).toContain('needs an app function');
     expect(error.message).toContain('got string');
   });
 });

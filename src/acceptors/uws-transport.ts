@@ -63,6 +63,9 @@ export class UwsTransport implements Transport, PeerAddressSource {
   private events: ExchangeEvents | null = null;
   private receiver: BodyReceiver | null = null;
   private paused = false;
+  /** Inside our onData callback (see pauseBody). */
+  private inData = false;
+  private repauseScheduled = false;
   /** Announced body length for tryEnd; -1 for chunked writes. */
   private totalSize = -1;
   /** A known-length chunk uWS could not take whole, and the write offset it started at. */
@@ -104,7 +107,9 @@ export class UwsTransport implements Transport, PeerAddressSource {
     this.res.onData((chunk: ArrayBuffer, isLast: boolean) => {
       // uWS neuters the ArrayBuffer when this callback returns: copy before keeping it.
       const copy = chunk.byteLength === 0 ? EMPTY : new Uint8Array(chunk.slice(0));
+      this.inData = true;
       this.receiver?.onBodyChunk(copy, isLast);
+      this.inData = false;
     });
   }
 
@@ -112,6 +117,16 @@ export class UwsTransport implements Transport, PeerAddressSource {
     if (this.done || this.paused) return;
     this.paused = true;
     this.res.pause();
+    // A pause made inside onData does not always hold: after a resume, uWS re-arms the socket
+    // when the callback returns and keeps delivering (with bare uWS, 3-10 MB per 100 ms). Pausing
+    // again once the callback is over does hold, so the extra reading stays a burst of a few MB.
+    if (this.inData && !this.repauseScheduled) {
+      this.repauseScheduled = true;
+      setImmediate(() => {
+        this.repauseScheduled = false;
+        if (this.paused && !this.done) this.res.pause();
+      });
+    }
   }
 
   resumeBody(): void {

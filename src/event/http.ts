@@ -233,7 +233,14 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
     }
     const origin = 'http.response.start';
     const status = statusLine(message.status, origin);
-    const head = this.runtime.heads.get(status, toHeaderPairs(message.headers, origin), origin);
+    let head: ResponseHead;
+    try {
+      head = this.runtime.heads.get(status, toHeaderPairs(message.headers, origin), origin);
+    } catch (error) {
+      // Event apps see every misuse as one error type (docs/spec.md §9).
+      if (error instanceof ResponseHeadError) throw new ProtocolError(error.message);
+      throw error;
+    }
     if (message.trailers === true) {
       if (this.scope.extensions['http.response.trailers'] === undefined) {
         throw new ProtocolError(
@@ -337,7 +344,12 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
     }
     const trailers = toHeaderPairs(message.headers, 'http.response.trailers');
     // Validated with the same rules as headers (names are tokens, values clean).
-    buildResponseHead('200 OK', trailers, 'http.response.trailers');
+    try {
+      buildResponseHead('200 OK', trailers, 'http.response.trailers');
+    } catch (error) {
+      if (error instanceof ResponseHeadError) throw new ProtocolError(error.message);
+      throw error;
+    }
     this.pendingTrailers.push(...trailers);
     if (message.more_trailers !== true) this.completeStream(this.pendingTrailers);
   }
@@ -392,7 +404,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
 
   /** Logs a protocol misuse where it happened (the app may swallow it) and returns it to throw. */
   private misuse(error: unknown): unknown {
-    if (error instanceof ProtocolError || error instanceof ResponseHeadError) {
+    if (error instanceof ProtocolError) {
       this.loggedErrors.add(error);
       this.runtime.logger.log('error', `${this.label()}: ${error.message}`);
     }
