@@ -350,11 +350,13 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
       if (error instanceof ResponseHeadError) throw new ProtocolError(error.message);
       throw error;
     }
-    this.pendingTrailers.push(...trailers);
-    if (message.more_trailers !== true) this.completeStream(this.pendingTrailers);
+    const pending = (this.pendingTrailers ??= []);
+    pending.push(...trailers);
+    if (message.more_trailers !== true) this.completeStream(pending);
   }
 
-  private pendingTrailers: HeaderPair[] = [];
+  /** Allocated only by apps that send trailers. */
+  private pendingTrailers: HeaderPair[] | null = null;
 
   private completeStream(trailers: readonly HeaderPair[] | null): void {
     this.state = Response.Complete;
@@ -389,7 +391,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
       this.runtime.logger.log('debug', `${this.label()}: ${error.message}`);
       return;
     }
-    if (!this.loggedErrors.has(error as object)) {
+    if (this.loggedError !== error) {
       this.runtime.logger.log('error', `${this.label()}: the app raised an error:\n${stackOf(error)}`);
     }
     if (this.clientGone || this.state === Response.Complete) return;
@@ -400,12 +402,13 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
     }
   }
 
-  private readonly loggedErrors = new WeakSet<object>();
+  /** The last misuse logged by send(); one is enough, as the app's first misuse ends it. */
+  private loggedError: unknown = null;
 
   /** Logs a protocol misuse where it happened (the app may swallow it) and returns it to throw. */
   private misuse(error: unknown): unknown {
     if (error instanceof ProtocolError) {
-      this.loggedErrors.add(error);
+      this.loggedError = error;
       this.runtime.logger.log('error', `${this.label()}: ${error.message}`);
     }
     return error;
