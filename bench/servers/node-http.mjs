@@ -5,6 +5,11 @@
 //
 // Same routes and bodies as bench/apps/gateway-sync.mjs; written the way a careful Node user
 // would write them (Content-Length when known, write() + 'drain' when streaming).
+//
+// /ws is the websocket baseline for the ws-echo scenarios: the `ws` package on this server (what
+// a Node user reaches for), perMessageDeflate off, every message sent back as it came. `ws` is
+// loaded on the first upgrade, so the HTTP scenarios (and the memory ones) measure the same bare
+// node:http server as before.
 import http from 'node:http';
 import {
   BINARY, BODY_64K, HEADER_NAMES, HELLO, JSON_BODY, JSON_TYPE, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS,
@@ -80,6 +85,19 @@ function echo(req, res) {
     res.end(body);
   });
 }
+
+let webSockets = null;
+server.on('upgrade', async (req, socket, head) => {
+  if (req.url !== '/ws') {
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  webSockets ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, perMessageDeflate: false }));
+  const wss = await webSockets;
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+});
 
 server.listen(portFromArgs(), '127.0.0.1', () => announceListening(server.address().port, 'node-http'));
 exitOnSignals(() => server.close());

@@ -7,6 +7,9 @@
 // corked; writes from later callbacks go through res.cork(); a body sent in one piece uses
 // tryEnd + onWritable (resume from the write offset); a stream uses write() + onWritable; every
 // response that outlives its handler registers onAborted first.
+//
+// /ws is the websocket ceiling for the ws-echo scenarios: uWS's own websocket route, every
+// message sent straight back as it came (text as text, binary as binary), no compression.
 import * as uws from 'uWebSockets.js';
 import {
   BINARY, BODY_64K, HEADER_NAMES, HELLO, JSON_BODY, JSON_TYPE, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS,
@@ -118,6 +121,14 @@ function echo(res) {
     });
   });
 }
+
+// More specific than '/*', so an upgrade to /ws lands here; any other GET still goes to app.any.
+app.ws('/ws', {
+  compression: uws.DISABLED,
+  message: (ws, message, isBinary) => {
+    ws.send(message, isBinary);
+  },
+});
 
 let listenSocket = null;
 app.listen('127.0.0.1', portFromArgs(), (socket) => {
