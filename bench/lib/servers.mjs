@@ -1,26 +1,30 @@
 // The servers under test, in the order each round visits them. Every one is a separate process
-// answering the same routes (bench/apps/payloads.mjs); only one runs at a time.
+// answering the same routes (bench/apps/payloads.mjs); only one runs at a time. `websocket`: the
+// server has the /ws echo the ws-echo scenarios need (gateway apps have no websockets at all).
 import { fileURLToPath } from 'node:url';
 
 const here = (relative) => fileURLToPath(new URL(relative, import.meta.url));
 const CLI = here('../../dist/cli/main.js');
 const SYNC_APP = `${here('../apps/gateway-sync.mjs')}:app`;
 const ASYNC_APP = `${here('../apps/gateway-async.mjs')}:app`;
+const EVENT_APP = `${here('../apps/event.mjs')}:app`;
 
 /** The tsgi command line, exactly as a user would run it. */
-const tsgi = (backend, app) => (port) => [
-  CLI, '--backend', backend, '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', app,
+const tsgi = (backend, app, extra = []) => (port) => [
+  CLI, '--backend', backend, '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', ...extra, app,
 ];
 
 export const BASELINE = 'node-http';
 export const CEILING = 'uws-raw';
 
 export const SERVERS = [
-  { name: 'tsgi-uws-sync', role: 'tsgi', argv: tsgi('uws', SYNC_APP), about: 'tsgi CLI, uws backend, plain-function app' },
-  { name: 'tsgi-uws-async', role: 'tsgi', argv: tsgi('uws', ASYNC_APP), about: 'tsgi CLI, uws backend, async-function app' },
-  { name: 'tsgi-node', role: 'tsgi', argv: tsgi('node', SYNC_APP), about: 'tsgi CLI, node backend, plain-function app' },
-  { name: BASELINE, role: 'baseline', argv: (port) => [here('../servers/node-http.mjs'), '--port', String(port)], about: 'http.createServer, bare handler' },
-  { name: CEILING, role: 'ceiling', argv: (port) => [here('../servers/uws-raw.mjs'), '--port', String(port)], about: 'uWebSockets.js App().any(), bare handler' },
+  { name: 'tsgi-uws-sync', role: 'tsgi', argv: tsgi('uws', SYNC_APP), websocket: false, about: 'tsgi CLI, uws backend, plain-function app' },
+  { name: 'tsgi-uws-async', role: 'tsgi', argv: tsgi('uws', ASYNC_APP), websocket: false, about: 'tsgi CLI, uws backend, async-function app' },
+  { name: 'tsgi-uws-event', role: 'tsgi', argv: tsgi('uws', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, uws backend, event app (scope, receive, send)' },
+  { name: 'tsgi-node', role: 'tsgi', argv: tsgi('node', SYNC_APP), websocket: false, about: 'tsgi CLI, node backend, plain-function app' },
+  { name: 'tsgi-node-event', role: 'tsgi', argv: tsgi('node', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, node backend, event app (scope, receive, send)' },
+  { name: BASELINE, role: 'baseline', argv: (port) => [here('../servers/node-http.mjs'), '--port', String(port)], websocket: true, about: 'http.createServer, bare handler; ws package on /ws' },
+  { name: CEILING, role: 'ceiling', argv: (port) => [here('../servers/uws-raw.mjs'), '--port', String(port)], websocket: true, about: 'uWebSockets.js App().any(), bare handler; App().ws() on /ws' },
 ];
 
 export function findServers(names) {
@@ -30,4 +34,10 @@ export function findServers(names) {
     if (server === undefined) throw new Error(`unknown server ${JSON.stringify(name)}; known: ${SERVERS.map((s) => s.name).join(', ')}`);
     return server;
   });
+}
+
+/** Why `server` cannot run `scenario` (the table shows it as n/a), or null when it can. */
+export function notApplicable(scenario, server) {
+  if (scenario.kind === 'ws' && !server.websocket) return 'n/a: a gateway app has no websockets';
+  return null;
 }

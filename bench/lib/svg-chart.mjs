@@ -1,15 +1,17 @@
-// The bar chart in RESULTS.md: for each throughput scenario, each server's req/s as a ratio to
-// node-http in the same run. Plain SVG text, so it needs no dependency and diffs readably.
+// The bar chart in RESULTS.md: for each throughput scenario, each server's req/s (ws-echo:
+// echoed messages/s) as a ratio to node-http in the same run. Plain SVG text, so it needs no dependency and diffs readably.
 import { BASELINE } from './servers.mjs';
 
 const COLORS = {
   'tsgi-uws-sync': '#1f5fa8',
   'tsgi-uws-async': '#6f9fd8',
+  'tsgi-uws-event': '#8e5ea2',
   'tsgi-node': '#e08a1e',
+  'tsgi-node-event': '#c44e52',
   'uws-raw': '#3a9a4a',
   'node-http': '#9a9a9a',
 };
-const FALLBACK_COLORS = ['#8e5ea2', '#c44e52', '#55a868', '#64b5cd'];
+const FALLBACK_COLORS = ['#55a868', '#64b5cd', '#b8860b', '#4c4c4c'];
 
 const escapeXml = (text) => String(text).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]);
 
@@ -68,7 +70,7 @@ export function ratioChart({ groups, title, subtitle }) {
   // node-http itself is the 1.0 line
   out.push(`<line x1="${x(1)}" y1="${top - 8}" x2="${x(1)}" y2="${top + plotHeight}" stroke="#444" stroke-dasharray="4 3"/>`);
   out.push(`<text x="${x(1) + 4}" y="${top - 10}" fill="#444">${escapeXml(BASELINE)} = 1.0</text>`);
-  out.push(`<text x="16" y="${height - 26}" fill="#555">Each bar: the server's req/s ÷ ${escapeXml(BASELINE)}'s req/s in the same round, median over rounds; longer is faster.</text>`);
+  out.push(`<text x="16" y="${height - 26}" fill="#555">Each bar: the server's req/s (ws-echo: messages/s) ÷ ${escapeXml(BASELINE)}'s in the same round, median over rounds; longer is faster.</text>`);
   out.push(`<text x="16" y="${height - 10}" fill="#555">* client-bound in at least half the rounds: the load generator, not the server, was the limit.</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
