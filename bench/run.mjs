@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // npm run bench -- [options]   (see bench/lib/options.mjs, or --help)
 //
-// tsgi against node:http (the baseline) and raw uWebSockets.js (the ceiling). For each scenario,
-// rounds alternate the servers (A B C D E, A B C D E, …), one server process at a time, so slow
-// drift on this shared machine spreads over all of them instead of landing on one. Prints a
+// tsgi against node:http (the baseline) and raw uWebSockets.js (the ceiling); for websockets,
+// the ws package on node:http and uWS's own. For each scenario, rounds alternate the servers
+// (A B C D E, A B C D E, …), one server process at a time, so slow drift on this shared machine
+// spreads over all of them instead of landing on one. Prints a
 // table per scenario, saves every raw round to bench/results/<timestamp>.json and, on a full
 // run, rewrites bench/RESULTS.md and bench/results/ratio-vs-node.svg.
 import { existsSync } from 'node:fs';
@@ -15,8 +16,8 @@ import { describeMachine, machineLine } from './lib/machine.mjs';
 import { runOne } from './lib/measure.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
 import { writeJson, writeResultsMarkdown } from './lib/results-files.mjs';
-import { findScenarios } from './lib/scenarios.mjs';
-import { findServers } from './lib/servers.mjs';
+import { findScenarios, serversFor } from './lib/scenarios.mjs';
+import { findServers, notApplicable } from './lib/servers.mjs';
 import { summarize } from './lib/summarize.mjs';
 import { buildTable, renderText } from './lib/tables.mjs';
 
@@ -67,19 +68,34 @@ const settings = {
   retryNoisy: !options.quick,
 };
 
-// Rough time per run: start-up, answer check and shutdown cost ~0.5 s besides the load itself.
-const SECONDS_PER_RUN = { load: settings.warmup + settings.duration + 0.3, slow: 5, idle: 5 };
+// Rough time per run: start-up, answer check and shutdown cost ~0.2-0.5 s besides the load itself.
+const SECONDS_PER_RUN = { load: settings.warmup + settings.duration + 0.3, ws: settings.warmup + settings.duration + 0.5, slow: 5, idle: 5 };
+// Each scenario's servers in table order, with the reason when one cannot run it (n/a).
+const scenarioServers = new Map(
+  scenarios.map((scenario) => [
+    scenario.name,
+    serversFor(scenario, servers, { quick: options.quick, serversGiven: options.servers !== undefined }).map((server) => ({
+      ...server,
+      notApplicable: notApplicable(scenario, server),
+    })),
+  ]),
+);
 const plan = [];
 for (const scenario of scenarios) {
+  const runnable = scenarioServers.get(scenario.name).filter((server) => !server.notApplicable);
   for (let round = 1; round <= settings.rounds; round++) {
-    for (const server of servers) plan.push({ scenario, round, server });
+    for (const server of runnable) plan.push({ scenario, round, server });
   }
 }
 const estimate = plan.reduce((sum, run) => sum + SECONDS_PER_RUN[run.scenario.kind], 0);
 
 const machine = describeMachine();
 if (driver === wrkDriver) machine.wrk = wrkDriver.version();
-log(`tsgi bench: ${scenarios.length} scenario(s) × ${settings.rounds} round(s) × ${servers.length} server(s) = ${plan.length} runs, about ${Math.ceil(estimate / 60)} min`);
+log(`tsgi bench: ${scenarios.length} scenario(s) × ${settings.rounds} round(s) × up to ${servers.length} server(s) = ${plan.length} runs, about ${Math.ceil(estimate / 60)} min`);
+for (const scenario of scenarios) {
+  const skipped = scenarioServers.get(scenario.name).filter((server) => server.notApplicable);
+  if (skipped.length > 0) log(`${scenario.name}: n/a for ${skipped.map((s) => s.name).join(', ')} (${skipped[0].notApplicable.replace(/^n\/a: /, '')})`);
+}
 log(`${machineLine(machine)}; load from ${settings.driver}${settings.workers !== undefined ? ` (--workers ${settings.workers})` : ''}, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s per run`);
 
 const startedAt = new Date();
@@ -99,15 +115,15 @@ for (const [index, run] of plan.entries()) {
 }
 const finishedAt = new Date();
 
-const summary = summarize(records, scenarios, servers);
+const summary = summarize(records, scenarios, (scenario) => scenarioServers.get(scenario.name));
 const report = {
   startedAt: startedAt.toISOString(),
   finishedAt: finishedAt.toISOString(),
   machine,
   args: process.argv.slice(2),
   settings,
-  scenarios: scenarios.map(({ expect, ...rest }) => rest),
-  servers: servers.map(({ name, role, about }) => ({ name, role, about })),
+  scenarios: scenarios.map(({ expect, ...rest }) => ({ ...rest, servers: scenarioServers.get(rest.name).map((s) => s.name) })),
+  servers: servers.map(({ name, role, about, websocket }) => ({ name, role, about, websocket })),
   records,
   summary,
 };
@@ -133,6 +149,9 @@ log(`finished in ${((finishedAt - startedAt) / 1000).toFixed(0)} s`);
 
 function progressNote(record) {
   if (record.error) return `FAILED: ${record.error.split('\n')[0]}`;
+  if (record.messagesPerSecond !== undefined) {
+    return `${Math.round(record.messagesPerSecond).toLocaleString('en-US')} msg/s, ${record.serverCpuPerMessageMicros?.toFixed(2)} µs/msg, client ${Math.round(record.clientCpuPercent)}% (${record.clientProcesses} processes)${record.clientBound ? ' (client-bound)' : ''}, other ${Math.round(record.otherCpuPercent)}%${record.errors > 0 ? `, ${record.errors} message errors` : ''}`;
+  }
   if (record.rps !== undefined) {
     return `${Math.round(record.rps).toLocaleString('en-US')} req/s, ${record.serverCpuPerRequestMicros?.toFixed(1)} µs/req, client ${Math.round(record.clientCpuPercent)}%${record.clientBound ? ' (client-bound)' : ''}, other ${Math.round(record.otherCpuPercent)}%`;
   }

@@ -25,6 +25,7 @@ export function describeMachine() {
     v8: process.versions.v8,
     uWebSocketsJs: packageVersion('uWebSockets.js'),
     autocannon: packageVersion('autocannon'),
+    ws: packageVersion('ws'),
   };
 }
 

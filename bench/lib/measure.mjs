@@ -1,7 +1,8 @@
 // One measured run: start one server, check its answer, measure one scenario, stop it. Each run
 // gets a fresh server process, so a run never inherits another's heap, JIT state or sockets.
 import os from 'node:os';
-import { checkAnswer } from './check-answer.mjs';
+import { checkAnswer, checkWebSocketAnswer } from './check-answer.mjs';
+import { openWsLoad } from './drivers/ws-echo.mjs';
 import { openIdleConnections } from './idle-connections.mjs';
 import { cpuMicros, machineCpuMicros, memory } from './proc-stats.mjs';
 import { readSlowly } from './slow-reader.mjs';
@@ -18,8 +19,8 @@ export async function runOne({ server: definition, scenario, round, settings, dr
   try {
     server = await startServer(definition);
     record.pid = server.pid;
-    await checkAnswer(server.port, scenario);
-    const measure = { load: measureLoad, slow: measureSlow, idle: measureIdle }[scenario.kind];
+    await (scenario.kind === 'ws' ? checkWebSocketAnswer : checkAnswer)(server.port, scenario);
+    const measure = { load: measureLoad, ws: measureWs, slow: measureSlow, idle: measureIdle }[scenario.kind];
     Object.assign(record, await measure(server, scenario, settings, driver));
   } catch (error) {
     record.error = error.message + (server && server.stderrTail() && !error.message.includes(server.stderrTail()) ? `\nserver stderr:\n${server.stderrTail()}` : '');
@@ -34,9 +35,56 @@ async function measureLoad(server, scenario, settings, driver) {
   const load = { port: server.port, scenario, connections: settings.connections, workers, threads: workers };
   // Warm-up: JIT, caches and connection set-up happen here and are thrown away.
   if (settings.warmup > 0) await driver.runLoad({ ...load, seconds: settings.warmup });
+  const window = await accountedWindow(server, () => driver.runLoad({ ...load, seconds: settings.duration }));
+  return {
+    ...window,
+    serverCpuPerRequestMicros: window.requests > 0 ? window.serverCpuMicros / window.requests : null,
+    clientBound: window.clientCpuPercent >= CLIENT_BOUND_PERCENT,
+  };
+}
+
+/**
+ * ws-echo: the websockets are opened once (the handshake is not what is measured), the warm-up
+ * and the measured window are two runs of echo traffic over them.
+ */
+async function measureWs(server, scenario, settings) {
+  const load = await openWsLoad({
+    port: server.port,
+    path: scenario.path,
+    connections: settings.connections,
+    depth: scenario.depth,
+    size: scenario.messageBytes,
+    processes: scenario.clientProcesses,
+  });
+  try {
+    if (settings.warmup > 0) await load.runLoad(settings.warmup);
+    const window = await accountedWindow(server, () => load.runLoad(settings.duration));
+    // Client-bound: a client process at a full core (each is single-threaded), or a server
+    // with time to spare (its event loop below a full core) on a machine that was full (the
+    // processes plus the kernel's interrupt time, which carries loopback traffic) while the
+    // client took the larger share of it. A server at a full core is the limit itself.
+    const machineBusyPercent = window.clientCpuPercent + window.serverCpuPercent + window.otherCpuPercent + window.interruptCpuPercent;
+    const serverHadTime = window.serverCpuPercent < CLIENT_BOUND_PERCENT;
+    const machineFull = machineBusyPercent >= 0.9 * os.cpus().length * 100;
+    return {
+      ...window,
+      serverCpuPerMessageMicros: window.messages > 0 ? window.serverCpuMicros / window.messages : null,
+      clientBound:
+        window.clientBusiestPercent >= CLIENT_BOUND_PERCENT || (serverHadTime && machineFull && window.clientCpuPercent > window.serverCpuPercent),
+    };
+  } finally {
+    await load.close();
+  }
+}
+
+/**
+ * Runs one measured window and adds the server's CPU and memory over it, and what the rest of
+ * the machine did meanwhile. `runWindow` resolves with at least { clientCpuPercent, wallMs }.
+ */
+async function accountedWindow(server, runWindow) {
   const cpuBefore = cpuMicros(server.pid);
   const machineBefore = machineCpuMicros();
-  const window = await driver.runLoad({ ...load, seconds: settings.duration });
+  const window = await runWindow();
   const machineAfter = machineCpuMicros();
   const serverCpuMicros = cpuMicros(server.pid) - cpuBefore;
   const { peakRss } = memory(server.pid);
@@ -55,9 +103,7 @@ async function measureLoad(server, scenario, settings, driver) {
     interruptCpuPercent: asPercent(machineAfter.interrupts - machineBefore.interrupts),
     stealPercent: asPercent(machineAfter.steal - machineBefore.steal),
     noisy: otherCpuPercent >= NOISY_PERCENT,
-    serverCpuPerRequestMicros: window.requests > 0 ? serverCpuMicros / window.requests : null,
     peakRssBytes: peakRss,
-    clientBound: window.clientCpuPercent >= CLIENT_BOUND_PERCENT,
   };
 }
 

@@ -1,16 +1,24 @@
-// The command line of bench/run.mjs. `--quick` is what CI runs: four scenarios, short runs,
-// two rounds, under 90 seconds including the build; it prints and asserts nothing.
+// The command line of bench/run.mjs. `--quick` is what CI runs: four scenarios (some with only
+// the servers that matter there, see scenarios.mjs), short runs, two rounds, under 90 seconds
+// including the build; it prints and asserts nothing.
 import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: npm run bench -- [options]
 
-  --scenario a,b        scenarios to run (default: all; --quick: hello,json,echo-4k,pipelined-hello)
-  --servers a,b         servers to run (default: all five; ratios need node-http / uws-raw in the run)
+  --scenario a,b        scenarios to run (default: all; --quick: hello,echo-4k,pipelined-hello,ws-echo)
+                        HTTP: hello json 64k 1m-stream echo-4k headers-30 pipelined-hello
+                        websocket: ws-echo (10 messages in flight per connection) ws-echo-1 (1)
+                        memory: slow-100m idle-10k
+  --servers a,b         servers to run (default: all seven; ratios need node-http / uws-raw in the run):
+                        tsgi-uws-sync tsgi-uws-async tsgi-uws-event tsgi-node tsgi-node-event
+                        node-http uws-raw; the three gateway-app tsgi servers are n/a in ws-echo
+                        (--quick without --servers runs some scenarios with fewer: scenarios.mjs)
   --rounds N            rounds per scenario; each round runs every server once, in turn (default 5; --quick 2)
   --duration S          measured seconds per run (default 5; --quick 1); wrk rounds up to whole seconds
   --warmup S            discarded warm-up seconds before each measured window (default 1; --quick 0.5)
-  --connections N       concurrent connections (default 50)
-  --driver NAME         autocannon (default, in-process) or wrk (must be installed; WRK=/path overrides)
+  --connections N       concurrent connections, or websockets in ws-echo (default 50)
+  --driver NAME         HTTP load: autocannon (default, in-process) or wrk (must be installed; WRK=/path
+                        overrides); ws-echo always uses its own client (the ws package, 2 processes)
   --workers N           autocannon worker threads (0: on the harness's main thread) or wrk threads;
                         default: autocannon 2 for pipelined-hello and 0 elsewhere (measured), wrk 1
   --quick               the CI smoke run (see above); never rewrites RESULTS.md

@@ -3,12 +3,13 @@
 import { count, fixed, kib, mib, mibPerSecond, ms, percent, ratio } from './format.mjs';
 import { BASELINE, CEILING } from './servers.mjs';
 
-function flags(row) {
+function flags(row, kind) {
+  if (row.notApplicable) return row.notApplicable;
   const notes = [];
   if (row.failedRounds > 0) notes.push(`failed ${row.failedRounds}/${row.rounds}`);
   if (row.clientBoundRounds > 0) notes.push(`client-bound ${row.clientBoundRounds}/${row.okRounds}`);
   if (row.noisyRounds > 0) notes.push(`noisy ${row.noisyRounds}/${row.okRounds}`);
-  if (row.requestErrors > 0) notes.push(`${count(row.requestErrors)} request errors`);
+  if (row.requestErrors > 0) notes.push(`${count(row.requestErrors)} ${kind === 'ws' ? 'message' : 'request'} errors`);
   return notes.join(', ');
 }
 
@@ -26,7 +27,23 @@ const COLUMNS = {
     [`req/s ÷ ${BASELINE}`, (_, r) => ratio(r.rpsVsBaseline)],
     [`req/s ÷ ${CEILING}`, (_, r) => ratio(r.rpsVsCeiling)],
     [`µs/req ÷ ${BASELINE}`, (_, r) => ratio(r.cpuPerRequestVsBaseline)],
-    ['flags', (_, r) => flags(r)],
+    [`µs/req ÷ ${CEILING}`, (_, r) => ratio(r.cpuPerRequestVsCeiling)],
+    ['flags', (_, r) => flags(r, 'load')],
+  ],
+  ws: [
+    ['server', (name) => name],
+    ['msg/s', (_, r) => count(r.messagesPerSecond)],
+    ['p50 ms', (_, r) => ms(r.p50Ms)],
+    ['p99 ms', (_, r) => ms(r.p99Ms)],
+    ['server µs/msg', (_, r) => fixed(r.serverCpuPerMessageMicros)],
+    ['peak RSS', (_, r) => mib(r.peakRssBytes)],
+    ['client CPU', (_, r) => percent(r.clientCpuPercent)],
+    ['other CPU', (_, r) => percent(r.otherCpuPercent)],
+    [`msg/s ÷ ${BASELINE}`, (_, r) => ratio(r.mpsVsBaseline)],
+    [`msg/s ÷ ${CEILING}`, (_, r) => ratio(r.mpsVsCeiling)],
+    [`µs/msg ÷ ${BASELINE}`, (_, r) => ratio(r.cpuPerMessageVsBaseline)],
+    [`µs/msg ÷ ${CEILING}`, (_, r) => ratio(r.cpuPerMessageVsCeiling)],
+    ['flags', (_, r) => flags(r, 'ws')],
   ],
   slow: [
     ['server', (name) => name],
@@ -37,7 +54,7 @@ const COLUMNS = {
     ['MiB/s', (_, r) => mibPerSecond(r.bytesPerSecond)],
     ['server CPU ms', (_, r) => count(r.serverCpuMicros / 1000)],
     [`peak RSS ÷ ${BASELINE}`, (_, r) => ratio(r.peakRssVsBaseline)],
-    ['flags', (_, r) => flags(r)],
+    ['flags', (_, r) => flags(r, 'memory')],
   ],
   idle: [
     ['server', (name) => name],
@@ -47,12 +64,16 @@ const COLUMNS = {
     ['per connection', (_, r) => kib(r.bytesPerConnection)],
     ['opening s', (_, r) => fixed(r.openingSeconds, 1)],
     [`RSS ÷ ${BASELINE}`, (_, r) => ratio(r.rssIdleVsBaseline)],
-    ['flags', (_, r) => flags(r)],
+    ['flags', (_, r) => flags(r, 'memory')],
   ],
 };
 
 export function describeScenario(scenario, settings) {
   if (scenario.kind === 'slow') return `${scenario.method} ${scenario.path}: 100 MiB read in bursts (one read, ${scenario.pauseMs} ms pause); memory is the result`;
+  if (scenario.kind === 'ws') {
+    return `${scenario.messageBytes}-byte text messages echoed on ${scenario.path}, ${settings.connections} websockets, ` +
+      `${scenario.depth} in flight on each; client: the ws package in ${scenario.clientProcesses} processes (client CPU is their sum)`;
+  }
   if (scenario.kind === 'idle') return `${scenario.idleConnections.toLocaleString('en-US')} keep-alive connections, one GET /hello each, then idle; server RSS sampled at once`;
   const pipelining = scenario.pipelining ? `, pipelining ${scenario.pipelining}` : '';
   const body = scenario.body ? `, ${scenario.body.length}-byte body` : '';
