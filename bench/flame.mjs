@@ -20,12 +20,16 @@ import { findScenarios } from './lib/scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = path.join(ROOT, 'dist/cli/main.js');
-const APPS = { sync: path.join(ROOT, 'bench/apps/gateway-sync.mjs'), async: path.join(ROOT, 'bench/apps/gateway-async.mjs') };
+const APPS = {
+  sync: path.join(ROOT, 'bench/apps/gateway-sync.mjs'),
+  async: path.join(ROOT, 'bench/apps/gateway-async.mjs'),
+  event: path.join(ROOT, 'bench/apps/event.mjs'),
+};
 const USAGE = `usage: npm run flame -- [options]
 
   --scenario NAME     a throughput scenario of npm run bench (default hello)
   --backend uws|node  tsgi backend (default uws)
-  --app sync|async    bench/apps/gateway-sync.mjs or gateway-async.mjs (default sync)
+  --app sync|async|event  bench/apps/gateway-sync.mjs, gateway-async.mjs or event.mjs (default sync)
   --duration S        seconds of load after the warm-up (default 20; --quick 5)
   --connections N     default 50
   --quick             5 s of load`;
@@ -58,7 +62,7 @@ if (values.help) {
   process.exit(0);
 }
 if (!['uws', 'node'].includes(values.backend)) fail(`--backend must be uws or node; got ${values.backend}`);
-if (!(values.app in APPS)) fail(`--app must be sync or async; got ${values.app}`);
+if (!(values.app in APPS)) fail(`--app must be sync, async or event; got ${values.app}`);
 let scenario;
 try {
   [scenario] = findScenarios([values.scenario], { quick: false });
@@ -74,10 +78,13 @@ if (!(seconds > 0) || !(connections > 0)) fail('--duration and --connections mus
 const port = await freePort();
 const workingDir = mkdtempSync(path.join(os.tmpdir(), 'tsgi-flame-'));
 const date = new Date().toISOString().slice(0, 10);
-const suffix = values.app === 'async' ? '-async' : '';
+const suffix = values.app === 'sync' ? '' : `-${values.app}`;
 const target = path.join(ROOT, 'flamegraphs', `${scenario.name}-${values.backend}${suffix}-${date}.html`);
 const zeroEksArgs = {
-  argv: [CLI, '--backend', values.backend, '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', `${APPS[values.app]}:app`],
+  argv: [
+    CLI, '--backend', values.backend, '--bind', `127.0.0.1:${port}`, '--log-level', 'warning',
+    ...(values.app === 'event' ? ['--interface', 'event'] : []), `${APPS[values.app]}:app`,
+  ],
   workingDir,
   outputDir: path.join(workingDir, 'profile'),
   name: 'flamegraph',
