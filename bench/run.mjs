@@ -4,9 +4,10 @@
 // tsgi against node:http (the baseline) and raw uWebSockets.js (the ceiling); for websockets,
 // the ws package on node:http and uWS's own. For each scenario, rounds alternate the servers
 // (A B C D E, A B C D E, …), one server process at a time, so slow drift on this shared machine
-// spreads over all of them instead of landing on one. Prints a
-// table per scenario, saves every raw round to bench/results/<timestamp>.json and, on a full
-// run, rewrites bench/RESULTS.md and bench/results/ratio-vs-node.svg.
+// spreads over all of them instead of landing on one. A server that cannot run a scenario (a
+// gateway app in ws-echo) is left out of its plan and shown as n/a. Prints a table per scenario,
+// saves every raw round to bench/results/<timestamp>.json and, on a full run, rewrites
+// bench/RESULTS.md and bench/results/ratio-vs-node.svg.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as autocannonDriver from './lib/drivers/autocannon.mjs';
