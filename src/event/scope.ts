@@ -88,10 +88,19 @@ function stateCopy(defaults: ScopeDefaults): Record<string, unknown> {
 }
 
 export function buildHttpScope(head: RequestHead, defaults: ScopeDefaults, factsOut: RequestFacts): HttpScope {
-  const scope = {
-    type: 'http' as const,
+  return head.peer === null ? eagerHttpScope(head, defaults, factsOut) : lazyHttpScope(head, defaults, factsOut, head.peer);
+}
+
+// The two builders below repeat their keys on purpose, as the environ's do: each scope must come
+// from one object literal (one hidden class), and turning an existing data property into an
+// accessor would drop the object into slow dictionary mode (measured: 12% of a pipelined hello
+// on uws), while adding the accessor as a new property keeps it fast.
+
+function eagerHttpScope(head: RequestHead, defaults: ScopeDefaults, factsOut: RequestFacts): HttpScope {
+  return {
+    type: 'http',
     asgi: HTTP_ASGI,
-    http_version: head.protocol === 'HTTP/1.0' ? ('1.0' as const) : ('1.1' as const),
+    http_version: head.protocol === 'HTTP/1.0' ? '1.0' : '1.1',
     method: head.method,
     scheme: defaults.scheme,
     path: decodePath(head.rawPath),
@@ -99,14 +108,33 @@ export function buildHttpScope(head: RequestHead, defaults: ScopeDefaults, facts
     query_string: head.query,
     root_path: '',
     headers: readHeaders(head, factsOut),
-    client: head.peer === null ? clientOf(head) : null,
+    client: clientOf(head),
     server: defaults.server,
     state: stateCopy(defaults),
     extensions: defaults.trailers && head.protocol === 'HTTP/1.1' ? WITH_TRAILERS : NO_EXTENSIONS,
-    [PEER]: head.peer,
   };
-  if (head.peer !== null) Object.defineProperty(scope, 'client', LAZY_CLIENT);
-  return scope;
+}
+
+/** `client` as an accessor that asks the acceptor for the address on first read. */
+function lazyHttpScope(head: RequestHead, defaults: ScopeDefaults, factsOut: RequestFacts, peer: PeerAddressSource): HttpScope {
+  const scope = {
+    type: 'http',
+    asgi: HTTP_ASGI,
+    http_version: head.protocol === 'HTTP/1.0' ? '1.0' : '1.1',
+    method: head.method,
+    scheme: defaults.scheme,
+    path: decodePath(head.rawPath),
+    raw_path: head.rawPath,
+    query_string: head.query,
+    root_path: '',
+    headers: readHeaders(head, factsOut),
+    server: defaults.server,
+    state: stateCopy(defaults),
+    extensions: defaults.trailers && head.protocol === 'HTTP/1.1' ? WITH_TRAILERS : NO_EXTENSIONS,
+    [PEER]: peer,
+  };
+  Object.defineProperty(scope, 'client', LAZY_CLIENT);
+  return scope as unknown as HttpScope;
 }
 
 export function buildWebSocketScope(head: RequestHead, defaults: ScopeDefaults, factsOut: RequestFacts): WebSocketScope {
