@@ -9,7 +9,7 @@
 import type { BodyChunk, Closable, Environ, ExcInfo, HeaderPair, WriteFunction } from '../spec/types.js';
 import type { GatewayRuntime } from './gateway.js';
 import { RequestInput, type InputOwner } from './input.js';
-import { describe, type ResponseHead } from './response-head.js';
+import { describe, isBodiless, stackOf, type ResponseHead } from './response-head.js';
 import { serverResponse } from './server-responses.js';
 import type { ExchangeEvents, Transport } from './transport.js';
 
@@ -517,10 +517,6 @@ export class Exchange implements ExchangeEvents, InputOwner {
   }
 }
 
-function isBodiless(statusCode: number): boolean {
-  return statusCode === 204 || statusCode === 304;
-}
-
 function isChunk(value: unknown): value is BodyChunk {
   return typeof value === 'string' || value instanceof Uint8Array;
 }
@@ -547,9 +543,4 @@ function concat(chunks: readonly BodyChunk[], total: number): Buffer {
     }
   }
   return out;
-}
-
-function stackOf(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-  return `a non-Error value was thrown: ${describe(error)}`;
 }

@@ -162,6 +162,17 @@ function matches(fields: readonly string[], headers: readonly unknown[]): boolea
   return true;
 }
 
+/** 204 and 304 responses carry no body and announce no length. */
+export function isBodiless(statusCode: number): boolean {
+  return statusCode === 204 || statusCode === 304;
+}
+
+/** An error for the log (or a --debug 500 body): its stack, or what was thrown instead. */
+export function stackOf(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return `a non-Error value was thrown: ${describe(error)}`;
+}
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of length ${value.length}`;

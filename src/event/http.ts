@@ -7,13 +7,13 @@
  * common case), anything else streams with the transport's backpressure.
  */
 import { formatAccessFields } from '../core/access-log.js';
-import { buildResponseHead, ResponseHeadError, type ResponseHead } from '../core/response-head.js';
+import { buildResponseHead, isBodiless, ResponseHeadError, stackOf, type ResponseHead } from '../core/response-head.js';
 import { serverResponse } from '../core/server-responses.js';
 import type { BodyReceiver, ExchangeEvents, RequestHandler, RequestHead, Transport } from '../core/transport.js';
 import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types.js';
 import type { HeaderPair } from '../spec/types.js';
 import { statusLine, toHeaderPairs } from './headers.js';
-import { DisconnectedError, messageType, ProtocolError, stackOf, type EventRuntime } from './runtime.js';
+import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
 import { buildHttpScope, type RequestFacts } from './scope.js';
 
 const EMPTY = new Uint8Array(0);
@@ -34,10 +34,6 @@ const enum Response {
   BodyDone,
   /** The response is complete on the wire, or was answered by the server. */
   Complete,
-}
-
-function isBodiless(status: number): boolean {
-  return status === 204 || status === 304;
 }
 
 export class EventHttpHandler implements RequestHandler {
@@ -67,7 +63,7 @@ export class EventHttpHandler implements RequestHandler {
   }
 }
 
-class HttpCall implements ExchangeEvents, BodyReceiver {
+class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
   private state = Response.NotStarted;
   private head: ResponseHead | null = null;
   private trailersDue = false;
@@ -107,21 +103,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
   }
 
   run(): void {
-    let result: unknown;
-    try {
-      result = this.runtime.app(this.scope, this.receive, this.send);
-    } catch (error) {
-      this.onAppFailed(error);
-      return;
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        () => this.onAppReturned(),
-        (error: unknown) => this.onAppFailed(error),
-      );
-    } else {
-      this.onAppReturned();
-    }
+    callEventApp(this.runtime.app, this.scope, this.receive, this.send, this);
   }
 
   /** Starts delivering the request body into the queue (no-op for a request without one). */
@@ -366,7 +348,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
 
   // --- the app's outcome ----------------------------------------------------------------------
 
-  private onAppReturned(): void {
+  appReturned(): void {
     if (this.state === Response.Complete || this.clientGone) return;
     if (this.state === Response.NotStarted || this.state === Response.Started) {
       this.runtime.logger.log(
@@ -385,7 +367,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver {
     this.abortResponse();
   }
 
-  private onAppFailed(error: unknown): void {
+  appFailed(error: unknown): void {
     if (this.clientGone && error instanceof DisconnectedError) {
       // The app noticed the client left: that is not a fault.
       this.runtime.logger.log('debug', `${this.label()}: ${error.message}`);

@@ -9,7 +9,8 @@
 import type { LifespanMode } from '../server/config.js';
 import type { Logger } from '../server/logger.js';
 import type { EventApp, LifespanScope, ReceiveMessage, SendMessage } from '../spec/event-types.js';
-import { messageType, ProtocolError, stackOf } from './runtime.js';
+import { stackOf } from '../core/response-head.js';
+import { callEventApp, messageType, ProtocolError, type AppCallOutcome } from './runtime.js';
 import { LIFESPAN_ASGI } from './scope.js';
 
 /** Startup or shutdown failed; the message is the app's own when it gave one. */
@@ -24,7 +25,7 @@ interface Outcome {
   message: string;
 }
 
-export class Lifespan {
+export class Lifespan implements AppCallOutcome {
   /** Filled by the app during startup; every connection scope gets a shallow copy. */
   readonly state: Record<string, unknown> = {};
   private phase: Phase = 'idle';
@@ -46,16 +47,7 @@ export class Lifespan {
     this.phase = 'starting';
     const scope: LifespanScope = { type: 'lifespan', asgi: LIFESPAN_ASGI, state: this.state };
     const outcome = this.await({ type: 'lifespan.startup' });
-    let running: unknown;
-    try {
-      running = this.app(scope, () => this.receive(), (message) => this.send(message));
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    Promise.resolve(running).then(
-      () => this.onAppReturned(),
-      (error: unknown) => this.onAppFailed(error),
-    );
+    callEventApp(this.app, scope, () => this.receive(), (message) => this.send(message), this);
     const result = await outcome;
     if (!result.ok) {
       this.phase = 'stopped';
@@ -111,7 +103,7 @@ export class Lifespan {
     }
   }
 
-  private onAppReturned(): void {
+  appReturned(): void {
     this.appDone = true;
     if (this.phase === 'starting') {
       if (this.mode === 'on') {
@@ -126,7 +118,7 @@ export class Lifespan {
     }
   }
 
-  private onAppFailed(error: unknown): void {
+  appFailed(error: unknown): void {
     if (this.appDone) return;
     this.appDone = true;
     const message = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,7 @@
 /** What every event-app connection needs from its server; one per server, shared. */
 import type { ResponseHeadCache } from '../core/response-head.js';
 import type { Logger } from '../server/logger.js';
-import type { EventApp } from '../spec/event-types.js';
+import type { EventApp, Receive, Scope, Send } from '../spec/event-types.js';
 import type { ScopeDefaults } from './scope.js';
 
 export interface EventRuntime {
@@ -27,8 +27,32 @@ export class DisconnectedError extends Error {
   override name = 'DisconnectedError';
 }
 
-export function stackOf(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+/** Learns how one call of the app ended. */
+export interface AppCallOutcome {
+  appReturned(): void;
+  appFailed(error: unknown): void;
+}
+
+/**
+ * Calls an event app and reports how the call ended: a throw or a rejection is `appFailed`, a
+ * settled promise (or a plain return, from a function that is not async) is `appReturned`.
+ */
+export function callEventApp(app: EventApp, scope: Scope, receive: Receive, send: Send, outcome: AppCallOutcome): void {
+  let result: unknown;
+  try {
+    result = app(scope, receive, send);
+  } catch (error) {
+    outcome.appFailed(error);
+    return;
+  }
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    (result as PromiseLike<unknown>).then(
+      () => outcome.appReturned(),
+      (error: unknown) => outcome.appFailed(error),
+    );
+  } else {
+    outcome.appReturned();
+  }
 }
 
 /** The message's `type`, checked: every message is an object with a string `type`. */

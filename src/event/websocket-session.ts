@@ -8,13 +8,13 @@
  * drain at a time, so the link never holds much more than `maxBackpressure` plus one message.
  */
 import { formatAccessFields } from '../core/access-log.js';
-import { ResponseHeadError } from '../core/response-head.js';
+import { ResponseHeadError, stackOf } from '../core/response-head.js';
 import { serverResponse } from '../core/server-responses.js';
 import type { WebSocketEvents, WebSocketLink, WebSocketUpgrade } from '../core/websocket-transport.js';
 import type { ReceiveMessage, SendMessage, WebSocketScope } from '../spec/event-types.js';
 import type { HeaderPair } from '../spec/types.js';
 import { SERVER_SOFTWARE } from '../spec/constants.js';
-import { DisconnectedError, messageType, ProtocolError, stackOf, type EventRuntime } from './runtime.js';
+import { DisconnectedError, messageType, ProtocolError, type EventRuntime } from './runtime.js';
 import { Inbox, type InboxFlow } from './websocket-inbox.js';
 import { parseAccept, parseClose, parseSend, type CloseDecision } from './websocket-messages.js';
 

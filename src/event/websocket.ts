@@ -5,7 +5,7 @@
  */
 import type { RequestHead } from '../core/transport.js';
 import type { UpgradeHandler, WebSocketUpgrade } from '../core/websocket-transport.js';
-import type { EventRuntime } from './runtime.js';
+import { callEventApp, type EventRuntime } from './runtime.js';
 import { buildWebSocketScope, type RequestFacts } from './scope.js';
 import { WebSocketSession } from './websocket-session.js';
 
@@ -19,20 +19,6 @@ export class EventWebSocketHandler implements UpgradeHandler {
     const scope = buildWebSocketScope(head, this.runtime.defaults, this.facts);
     const session = new WebSocketSession(this.runtime, scope, upgrade);
     upgrade.watch(session);
-    let result: unknown;
-    try {
-      result = this.runtime.app(scope, session.receive, session.send);
-    } catch (error) {
-      session.appFailed(error);
-      return;
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        () => session.appReturned(),
-        (error: unknown) => session.appFailed(error),
-      );
-    } else {
-      session.appReturned();
-    }
+    callEventApp(this.runtime.app, scope, session.receive, session.send, session);
   }
 }
