@@ -20,6 +20,8 @@ function statusForClientError(code: string | undefined): number {
 
 export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketHost {
   readonly backend = 'node' as const;
+  /** Node:http writes them into the last chunk. */
+  readonly canSendTrailers = true;
   private readonly server: http.Server;
   private handler: RequestHandler | null = null;
   private webSockets: NodeWebSockets | null = null;

@@ -22,6 +22,8 @@ export interface Handlers {
 
 export interface Acceptor {
   readonly backend: BackendName;
+  /** Whether streamed HTTP/1.1 responses can end with trailers (`Transport.endStream(trailers)`). */
+  readonly canSendTrailers: boolean;
   /**
    * Starts listening. `onListening` runs with the bound port before the first request can
    * arrive, so the handler can learn SERVER_PORT when port 0 was asked for.

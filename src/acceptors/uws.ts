@@ -46,6 +46,8 @@ class UwsHead implements RequestHead {
 
 export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost {
   readonly backend = 'uws' as const;
+  /** UWS ends a chunked body itself, with no trailer API. */
+  readonly canSendTrailers = false;
   private readonly app: UwsApp;
   private listenSocket: UwsListenSocket | null = null;
   private handler: RequestHandler | null = null;

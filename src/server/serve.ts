@@ -78,7 +78,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       scheme: 'http',
       server: [config.host, config.port],
       state: lifespan!.state,
-      trailers: acceptor.backend === 'node',
+      trailers: acceptor.canSendTrailers,
     };
     const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults };
     handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
