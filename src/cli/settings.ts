@@ -7,12 +7,11 @@ import {
   DEFAULT_WS_IDLE_TIMEOUT,
   DEFAULT_WS_MAX_BACKPRESSURE,
   DEFAULT_WS_MAX_MESSAGE_SIZE,
-  INTERFACES,
   LIFESPAN_MODES,
 } from '../server/config.js';
+import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
-
 
 export interface CliSettings {
   bind: string;

@@ -6,8 +6,9 @@
  */
 import type { EventApp } from '../spec/event-types.js';
 
-export type AppInterface = 'gateway' | 'event';
-export type InterfaceChoice = 'auto' | AppInterface;
+export const INTERFACES = ['auto', 'gateway', 'event'] as const;
+export type InterfaceChoice = (typeof INTERFACES)[number];
+export type AppInterface = Exclude<InterfaceChoice, 'auto'>;
 
 /** Marks `app` as an event app (scope, receive, send) and returns it. */
 export function defineEventApp<T extends EventApp>(app: T): T {

@@ -3,12 +3,11 @@
  * the environment; the CLI and `serve()` both come through `resolveConfig`.
  */
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
-import type { InterfaceChoice } from '../event/interface.js';
+import { INTERFACES, type InterfaceChoice } from '../event/interface.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export const BACKENDS = ['auto', 'uws', 'node'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
-export const INTERFACES = ['auto', 'gateway', 'event'] as const;
 export const LIFESPAN_MODES = ['auto', 'on', 'off'] as const;
 export type LifespanMode = (typeof LIFESPAN_MODES)[number];
 
