@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { Environ, GatewayApp, StartResponse } from '../src/index.js';
 import { RawConn } from './raw-conn.js';
-import { BACKENDS, rawRequest, parseResponses, startServer, type TestServer } from './helpers.js';
+import { describeBackends, rawRequest, parseResponses, startServer, type TestServer } from './helpers.js';
 
 // --- small helpers ---------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ function decodeChunked(raw: Buffer): Buffer {
   }
 }
 
-describe.each(BACKENDS)('request bodies on %s', (backend) => {
+describeBackends('request bodies on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -362,7 +362,7 @@ describe.each(BACKENDS)('request bodies on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('response bodies on %s', (backend) => {
+describeBackends('response bodies on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();

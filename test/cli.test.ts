@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, rawRequest, parseResponses } from './helpers.js';
+import { describeBackends, rawRequest, parseResponses } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'cli', 'main.js');
@@ -221,7 +221,7 @@ describe('tsgi command line', () => {
   });
 });
 
-describe.each(BACKENDS)('examples served by the CLI on %s', (backend) => {
+describeBackends('examples served by the CLI on %s', (backend) => {
   it('hello answers Hello, world!', async () => {
     const server = await start(['--backend', backend, 'examples/hello.mjs:app']);
     expect(server.stderr.join('')).toContain(`with backend ${backend}`);

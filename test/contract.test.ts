@@ -4,10 +4,10 @@
  * Date, what the app can get wrong, close(), and the access log. Real sockets, both backends.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { Environ, GatewayApp, HeaderPair, StartResponse } from '../src/index.js';
 import { RawConn, type RawResponse } from './raw-conn.js';
-import { BACKENDS, delay, eventually, parseResponses, rawRequest, startServer, type TestServer } from './helpers.js';
+import { describeBackends, delay, eventually, parseResponses, rawRequest, startServer, type TestServer, traitsOf } from './helpers.js';
 
 // --- small helpers ---------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ function expectAborted(result: { text: string; closed: boolean }): void {
   expect(result.text).not.toMatch(/^HTTP\/1\.1 500/m);
 }
 
-describe.each(BACKENDS)('startResponse on %s', (backend) => {
+describeBackends('startResponse on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -139,7 +139,7 @@ describe.each(BACKENDS)('startResponse on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('status and header validation on %s', (backend) => {
+describeBackends('status and header validation on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -251,7 +251,7 @@ describe.each(BACKENDS)('status and header validation on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('Content-Length on %s', (backend) => {
+describeBackends('Content-Length on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -404,7 +404,7 @@ describe.each(BACKENDS)('Content-Length on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('Server and Date headers on %s', (backend) => {
+describeBackends('Server and Date headers on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -445,7 +445,7 @@ describe.each(BACKENDS)('Server and Date headers on %s', (backend) => {
     const response = await rawHeaders([['Date', appDate]]);
     const dates = response.header('date');
     expect(dates).toHaveLength(1);
-    if (backend === 'node') {
+    if (traitsOf(backend).keepsAppDate) {
       expect(dates[0]).toBe(appDate);
     } else {
       // uWS writes its own Date; the app's is dropped rather than duplicated.
@@ -471,7 +471,7 @@ describe.each(BACKENDS)('Server and Date headers on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('faults on %s', (backend) => {
+describeBackends('faults on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -749,7 +749,7 @@ function readSomeThenDisconnect(port: number, path: string, bytes: number): Prom
   });
 }
 
-describe.each(BACKENDS)('close() on %s', (backend) => {
+describeBackends('close() on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -877,7 +877,7 @@ describe.each(BACKENDS)('close() on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('access log on %s', (backend) => {
+describeBackends('access log on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -941,7 +941,7 @@ describe.each(BACKENDS)('access log on %s', (backend) => {
 
 // HEAD, 204 and 304 end a response without sending a body: on uws this path once aborted the
 // whole process (uWS: "Returning from a request handler without responding ... is forbidden!").
-describe.each(BACKENDS)('HEAD and bodiless statuses on %s', (backend) => {
+describeBackends('HEAD and bodiless statuses on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();

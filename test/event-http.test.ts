@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { fetch, request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import {
   defineEventApp,
   type EventApp,
@@ -18,7 +18,7 @@ import {
   type SendMessage,
   type ServeOptions,
 } from '../src/index.js';
-import { BACKENDS, delay, eventually, startServer, type TestServer } from './helpers.js';
+import { describeBackends, delay, eventually, startServer, type TestServer, type BackendName, traitsOf } from './helpers.js';
 import { RawConn } from './raw-conn.js';
 import {
   decodeChunked,
@@ -35,7 +35,7 @@ import {
 
 // --- helpers ---------------------------------------------------------------------------------
 
-type Backend = 'uws' | 'node';
+type Backend = BackendName;
 
 /** Serves `app` as an event app; lifespan is off unless asked for (these apps only speak http). */
 function serveEvent(app: EventApp, backend: Backend, options: ServeOptions = {}): Promise<TestServer> {
@@ -100,7 +100,7 @@ function errorLines(server: TestServer, level = 'error'): string[] {
 
 const GET = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
-describe.each(BACKENDS)('event apps: the http scope on %s', (backend) => {
+describeBackends('event apps: the http scope on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -153,8 +153,8 @@ describe.each(BACKENDS)('event apps: the http scope on %s', (backend) => {
       ['x-dup', 'three'],
     ]);
     // The peer: the client's own port on node; uWS v20 exposes none, so 0.
-    expect(first.client).toEqual(['127.0.0.1', backend === 'node' ? clientPort : 0]);
-    expect(first.extensions).toEqual(backend === 'node' ? { 'http.response.trailers': {} } : {});
+    expect(first.client).toEqual(['127.0.0.1', traitsOf(backend).peerPort ? clientPort : 0]);
+    expect(first.extensions).toEqual(traitsOf(backend).trailers ? { 'http.response.trailers': {} } : {});
     expect(second).toMatchObject({ method: 'PATCH', path: '/plain', raw_path: '/plain', query_string: '' });
     expect(second.headers).toEqual([
       ['host', 'x'],
@@ -182,7 +182,7 @@ describe.each(BACKENDS)('event apps: the http scope on %s', (backend) => {
     expect(headers[2]).toEqual(['x-after', 'ok']);
     // uWS.js decodes values as UTF-8 before tsgi sees them (docs/spec.md §8), so only node can
     // promise the bytes as received.
-    if (backend === 'node') expect(headers[1]![1]).toBe('caf\xe9 au lait');
+    if (traitsOf(backend).latin1Headers) expect(headers[1]![1]).toBe('caf\xe9 au lait');
   });
 
   it('state is a fresh copy per request: one request mutating it is not seen by the next', async () => {
@@ -213,11 +213,11 @@ describe.each(BACKENDS)('event apps: the http scope on %s', (backend) => {
     }, backend);
     await (await fetch(server.url)).text();
     await (await fetch(server.url)).text();
-    const expected = backend === 'node' ? { 'http.response.trailers': {} } : {};
+    const expected = traitsOf(backend).trailers ? { 'http.response.trailers': {} } : {};
     expect(extensions).toEqual([expected, expected]);
   });
 
-  if (backend === 'node') {
+  if (traitsOf(backend).http10) {
     it('HTTP/1.0: http_version 1.0, no trailers extension, a streamed body is close-delimited', async () => {
       let scope: HttpScope | null = null;
       server = await serveEvent(async (s, _receive, send) => {
@@ -251,7 +251,7 @@ describe.each(BACKENDS)('event apps: the http scope on %s', (backend) => {
   }
 });
 
-describe.each(BACKENDS)('event apps: receive() on %s', (backend) => {
+describeBackends('event apps: receive() on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -540,7 +540,7 @@ describe.each(BACKENDS)('event apps: receive() on %s', (backend) => {
   }, 40_000);
 });
 
-describe.each(BACKENDS)('event apps: responses on %s', (backend) => {
+describeBackends('event apps: responses on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -759,7 +759,7 @@ describe.each(BACKENDS)('event apps: responses on %s', (backend) => {
     }
   });
 
-  if (backend === 'node') {
+  if (traitsOf(backend).trailers) {
     it('trailers: trailers: true, the last body, then http.response.trailers (read by undici)', async () => {
       server = await serveEvent(async (scope, _receive, send) => {
         if (scope.type !== 'http') return;
@@ -923,7 +923,7 @@ describe.each(BACKENDS)('event apps: responses on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('event apps: faults on %s', (backend) => {
+describeBackends('event apps: faults on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -1170,7 +1170,7 @@ describe.each(BACKENDS)('event apps: faults on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('event apps: interface selection and pipelining on %s', (backend) => {
+describeBackends('event apps: interface selection and pipelining on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -1241,7 +1241,7 @@ describe.each(BACKENDS)('event apps: interface selection and pipelining on %s', 
     }
   });
 
-  if (backend === 'node') {
+  if (traitsOf(backend).pipelinesAsync) {
     it('pipelined requests whose responses wait on timers are answered in request order', async () => {
       server = await serveEvent(async (scope, _receive, send) => {
         if (scope.type !== 'http') return;

@@ -16,12 +16,12 @@ import {
   type StartResponse,
   type WebSocketScope,
 } from '../src/index.js';
-import { BACKENDS, delay, eventually, parseResponses, rawRequest, startServer, type TestServer } from './helpers.js';
+import { BACKENDS, describeBackends, delay, eventually, parseResponses, rawRequest, startServer, type TestServer, type BackendName, traitsOf } from './helpers.js';
 import { connect, refused, TestClient, wsUrl, type Closed } from './ws-client.js';
 
 // --- helpers ---------------------------------------------------------------------------------
 
-type Backend = 'uws' | 'node';
+type Backend = BackendName;
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -72,7 +72,7 @@ function describeError(error: unknown): string {
 
 // --- per backend -----------------------------------------------------------------------------
 
-describe.each(BACKENDS)('event websockets on %s', (backend) => {
+describeBackends('event websockets on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();
@@ -180,7 +180,7 @@ describe.each(BACKENDS)('event websockets on %s', (backend) => {
     expect(((await client.next()) as Buffer).byteLength).toBe(1024);
     client.send(Buffer.alloc(1025, 2));
     // ws sends a 1009 close frame; uWS closes the TCP connection without one (the client sees 1006).
-    const expected = backend === 'node' ? 1009 : 1006;
+    const expected = traitsOf(backend).webSocketCloseFrames ? 1009 : 1006;
     expect((await client.closed).code).toBe(expected);
     expect(await eventually(() => record.disconnect !== undefined)).toBe(true);
     expect((record.disconnect as { code: number }).code).toBe(expected);
@@ -234,8 +234,8 @@ describe.each(BACKENDS)('event websockets on %s', (backend) => {
 
   it('a slow reader: node stops reading the client and delivers everything later, uws closes with 1008 past its bound', async () => {
     // node: 40 MiB the app does not read yet. uws: more messages than the 4096 it may hold unread.
-    const message = backend === 'node' ? 64 * KiB : 100;
-    const total = backend === 'node' ? 640 : 6000;
+    const message = traitsOf(backend).webSocketPause ? 64 * KiB : 100;
+    const total = traitsOf(backend).webSocketPause ? 640 : 6000;
     let received = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -257,7 +257,7 @@ describe.each(BACKENDS)('event websockets on %s', (backend) => {
     const client = await connect(wsUrl(server.port));
     const payload = Buffer.alloc(message, 120);
     for (let i = 0; i < total; i++) client.send(payload);
-    if (backend === 'node') {
+    if (traitsOf(backend).webSocketPause) {
       await delay(500);
       // The server took its queue's worth (1 MiB) plus what the kernel buffers, and left the rest
       // with the client: most of the 40 MiB is still unsent.
@@ -450,7 +450,7 @@ describe.each(BACKENDS)('event websockets on %s', (backend) => {
     expect(scope.headers).toContainEqual(['upgrade', 'websocket']);
     for (const [name] of scope.headers) expect(name).toBe(name.toLowerCase());
     const localPort = (client.ws as unknown as { _socket: net.Socket })._socket.localPort;
-    expect(scope.client).toEqual(['127.0.0.1', backend === 'node' ? localPort : 0]);
+    expect(scope.client).toEqual(['127.0.0.1', traitsOf(backend).peerPort ? localPort : 0]);
     expect(scope.server).toEqual(['127.0.0.1', server.port]);
     expect(scope.subprotocols).toEqual([]);
     expect(scope.extensions).toEqual({});
@@ -505,7 +505,7 @@ describe.each(BACKENDS)('event websockets on %s', (backend) => {
       'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
     );
     const [response] = parseResponses(text);
-    if (backend === 'node') {
+    if (!traitsOf(backend).servesOtherUpgrades) {
       expect(response!.status).toBe(400);
       expect(response!.body).toContain('only to websocket');
     } else {

@@ -10,9 +10,9 @@
  * stalls while the client is paused.
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { Environ, StartResponse } from '../src/index.js';
-import { BACKENDS, startServer, type TestServer } from './helpers.js';
+import { describeBackends, startServer, type TestServer } from './helpers.js';
 import {
   decodeChunked,
   MiB,
@@ -26,7 +26,7 @@ import {
   uploadUnderBackpressure,
 } from './stream-helpers.js';
 
-describe.each(BACKENDS)('async gateway apps stream on %s', (backend) => {
+describeBackends('async gateway apps stream on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();

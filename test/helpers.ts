@@ -2,17 +2,48 @@
  * Shared test helpers: real servers on port 0, real sockets. Nothing here fakes the server.
  */
 import net from 'node:net';
+import { describe, it } from 'vitest';
+import { BACKENDS as REGISTRY, findBackend } from '../src/acceptors/registry.js';
+import type { BackendTraits } from '../src/acceptors/types.js';
 import { serve, type Server } from '../src/index.js';
-import type { EventApp, GatewayApp, ServeOptions } from '../src/index.js';
+import type { BackendName, EventApp, GatewayApp, ServeOptions } from '../src/index.js';
+
+export type { BackendName };
+
+/** TSGI_TEST_BACKENDS=a,b narrows a run to some backends on purpose; the rest are reported skipped. */
+const selected = process.env.TSGI_TEST_BACKENDS?.split(',').map((name) => name.trim());
+
+/** Why each registered backend cannot be tested in this run, or null when it can. */
+const skipReasons = new Map<BackendName, string | null>(
+  await Promise.all(
+    REGISTRY.map(async (backend): Promise<[BackendName, string | null]> => {
+      if (selected !== undefined && !selected.includes(backend.name)) return [backend.name, 'not in TSGI_TEST_BACKENDS'];
+      return [backend.name, await backend.probe()];
+    }),
+  ),
+);
+
+/** The registered backends that load here: every suite runs on each of them. */
+export const BACKENDS: readonly BackendName[] = REGISTRY.map((backend) => backend.name).filter((name) => skipReasons.get(name) === null);
+
+/** What a client can observe that differs on `backend` (docs/spec.md §8). */
+export function traitsOf(backend: BackendName): BackendTraits {
+  return findBackend(backend)!.traits;
+}
 
 /**
- * The backends every suite runs against. Both by default: a machine where uWebSockets.js cannot
- * load fails the uws half loudly. TSGI_TEST_BACKENDS=node narrows the run on purpose.
+ * `describe.each` over every registered backend: a suite per backend that loads, and for one
+ * that cannot load here a single skipped test whose name gives the reason, so the run reports it
+ * as skipped and never as passed.
  */
-export const BACKENDS: ReadonlyArray<'uws' | 'node'> = (process.env.TSGI_TEST_BACKENDS ?? 'uws,node')
-  .split(',')
-  .map((name) => name.trim())
-  .filter((name): name is 'uws' | 'node' => name === 'uws' || name === 'node');
+export function describeBackends(title: string, body: (backend: BackendName) => void): void {
+  for (const backend of REGISTRY) {
+    const reason = skipReasons.get(backend.name);
+    const name = title.replace('%s', backend.name);
+    if (reason === null) describe(name, () => body(backend.name));
+    else describe(name, () => it.skip(`skipped: ${reason}`, () => {}));
+  }
+}
 
 export interface TestServer {
   server: Server;
@@ -28,11 +59,11 @@ export interface TestServer {
 // Overloads rather than one union parameter: a union gives an inline gateway app
 // `(environ, startResponse) => …` no contextual type, so its parameters would be implicit any.
 // The gateway overload comes first: an inline function takes its parameter types from it.
-export async function startServer(app: GatewayApp, backend: 'uws' | 'node', options?: ServeOptions): Promise<TestServer>;
-export async function startServer(app: EventApp, backend: 'uws' | 'node', options?: ServeOptions): Promise<TestServer>;
+export async function startServer(app: GatewayApp, backend: BackendName, options?: ServeOptions): Promise<TestServer>;
+export async function startServer(app: EventApp, backend: BackendName, options?: ServeOptions): Promise<TestServer>;
 export async function startServer(
   app: GatewayApp | EventApp,
-  backend: 'uws' | 'node',
+  backend: BackendName,
   options: ServeOptions = {},
 ): Promise<TestServer> {
   const errors: string[] = [];

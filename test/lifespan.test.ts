@@ -9,11 +9,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetch } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { defineEventApp, serve, type EventApp, type LifespanScope, type ReceiveMessage, type Send, type ServeOptions } from '../src/index.js';
-import { BACKENDS, delay, eventually, startServer, type TestServer } from './helpers.js';
+import { describeBackends, delay, eventually, startServer, type TestServer, type BackendName } from './helpers.js';
 
-type Backend = 'uws' | 'node';
+type Backend = BackendName;
 
 /** A port that was free a moment ago (the OS picked it), for checking that nothing listens on it. */
 async function freePort(): Promise<number> {
@@ -61,7 +61,7 @@ const httpOnly: EventApp = async (scope, _receive, send) => {
   await respond(send, 'http only');
 };
 
-describe.each(BACKENDS)('lifespan on %s', (backend) => {
+describeBackends('lifespan on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close().catch(() => undefined);
@@ -320,7 +320,7 @@ async function start(args: string[]): Promise<Child & { port: number }> {
   return { ...started, port };
 }
 
-describe.each(BACKENDS)('event apps served by the tsgi command on %s', (backend) => {
+describeBackends('event apps served by the tsgi command on %s', (backend) => {
   afterEach(() => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   });

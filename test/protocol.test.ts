@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Environ, GatewayApp, StartResponse } from '../src/index.js';
 import {
-  BACKENDS,
+  describeBackends,
   delay,
   eventually,
   parseResponses,
@@ -14,6 +14,7 @@ import {
   startServer,
   type ParsedResponse,
   type TestServer,
+  traitsOf,
 } from './helpers.js';
 
 // --- helpers local to this file --------------------------------------------------------------
@@ -129,7 +130,7 @@ async function expectStillServing(port: number): Promise<void> {
 
 // --- the suites ---------------------------------------------------------------------------------
 
-describe.each(BACKENDS)('protocol on %s', (backend) => {
+describeBackends('protocol on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     for (const client of clients.splice(0)) client.destroy();
@@ -192,7 +193,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
       }, backend);
       const client = await openClient(server.port);
       client.write(Array.from({ length: 10 }, (_, i) => get(`/io${i}`)).join(''));
-      if (backend === 'node') {
+      if (traitsOf(backend).pipelinesAsync) {
         expect(await client.untilResponses(10)).toBe(true);
         const responses = client.responses();
         expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -249,7 +250,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
       const responses = parseResponses(result.text);
       expect(responses).toHaveLength(1);
       const response = responses[0]!;
-      if (backend === 'node') {
+      if (traitsOf(backend).http10) {
         // Node writes HTTP/1.1 status lines whatever the request version.
         expect(response.statusLine).toBe('HTTP/1.1 200 OK');
         expect(response.body).toBe('HTTP/1.0');
@@ -271,7 +272,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
       const responses = parseResponses(result.text);
       expect(responses).toHaveLength(1);
       const response = responses[0]!;
-      if (backend === 'node') {
+      if (traitsOf(backend).http10) {
         expect(response.statusLine).toBe('HTTP/1.1 200 OK');
         expect(response.header('transfer-encoding')).toEqual([]);
         expect(response.header('content-length')).toEqual([]);
@@ -339,7 +340,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
       client.write('POST /big HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n');
       expect(await client.untilClosed()).toBe(true);
       const responses = client.responses();
-      if (backend === 'node') {
+      if (traitsOf(backend).continueOnDemand) {
         expect(client.text).not.toContain('100 Continue');
         expect(responses.map((r) => r.status)).toEqual([413]);
       } else {
@@ -380,7 +381,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
 
     it('a garbage request line', async () => {
       server = await startServer(echoApp, backend);
-      if (backend === 'node') {
+      if (traitsOf(backend).answersMalformed) {
         const response = await expectClosedWith(server.port, 'GARBAGE\r\n\r\n', 400, 'Bad Request');
         expect(response.body).toBe('Bad Request\n');
       } else {
@@ -393,7 +394,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
     it('an invalid header line (space in the name)', async () => {
       server = await startServer(echoApp, backend);
       const request = 'GET / HTTP/1.1\r\nHost: test\r\nBad Header: v\r\n\r\n';
-      if (backend === 'node') {
+      if (traitsOf(backend).answersMalformed) {
         const response = await expectClosedWith(server.port, request, 400, 'Bad Request');
         expect(response.body).toBe('Bad Request\n');
       } else {
@@ -410,7 +411,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
         return echoApp(environ, startResponse);
       }, backend);
       const request = 'GET /nohost HTTP/1.1\r\n\r\n';
-      if (backend === 'node') {
+      if (traitsOf(backend).answersMalformed) {
         // Node's own requireHostHeader answer (empty chunked body), not tsgi's clientError path.
         await expectClosedWith(server.port, request, 400, 'Bad Request');
       } else {
@@ -426,7 +427,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
       const request =
         'POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
       const response = await expectClosedWith(server.port, request, 400, 'Bad Request');
-      if (backend === 'node') expect(response.body).toBe('Bad Request\n');
+      if (traitsOf(backend).answersMalformed) expect(response.body).toBe('Bad Request\n');
       // uWS's parser decision: its own 400 page, without tsgi's Server header.
       else expect(response.body).toContain('<h1>Bad Request</h1>');
       await expectStillServing(server.port);
@@ -440,7 +441,7 @@ describe.each(BACKENDS)('protocol on %s', (backend) => {
         400,
         'Bad Request',
       );
-      if (backend === 'node') expect(response.body).toBe('Bad Request\n');
+      if (traitsOf(backend).answersMalformed) expect(response.body).toBe('Bad Request\n');
       // uWS's parser decision: its own 400 page, without tsgi's Server header.
       else expect(response.body).toContain('<h1>Bad Request</h1>');
       await expectStillServing(server.port);

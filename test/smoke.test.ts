@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, startServer, type TestServer } from './helpers.js';
+import { afterEach, expect, it } from 'vitest';
+import { describeBackends, startServer, type TestServer } from './helpers.js';
 
-describe.each(BACKENDS)('hello on %s', (backend) => {
+describeBackends('hello on %s', (backend) => {
   let server: TestServer | null = null;
   afterEach(async () => {
     await server?.close();

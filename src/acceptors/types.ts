@@ -1,8 +1,6 @@
-/** What the server layer needs from any acceptor. */
+/** What the server layer needs from a backend and from the acceptor it builds. */
 import type { RequestHandler } from '../core/transport.js';
 import type { UpgradeHandler, WebSocketLimits } from '../core/websocket-transport.js';
-
-export type BackendName = 'uws' | 'node';
 
 export interface AcceptorOptions {
   host: string;
@@ -13,6 +11,12 @@ export interface AcceptorOptions {
   webSocket: WebSocketLimits;
 }
 
+/** Where an acceptor reports what goes wrong inside tsgi itself (never the app's faults). */
+export interface AcceptorLog {
+  internalError(message: string): void;
+  warning(message: string): void;
+}
+
 /** What the core gives an acceptor to serve. */
 export interface Handlers {
   request: RequestHandler;
@@ -21,9 +25,6 @@ export interface Handlers {
 }
 
 export interface Acceptor {
-  readonly backend: BackendName;
-  /** Whether streamed HTTP/1.1 responses can end with trailers (`Transport.endStream(trailers)`). */
-  readonly canSendTrailers: boolean;
   /**
    * Starts listening. `onListening` runs with the bound port before the first request can
    * arrive, so the handler can learn SERVER_PORT when port 0 was asked for.
@@ -34,4 +35,53 @@ export interface Acceptor {
    * connection that is left.
    */
   close(graceMs: number): Promise<void>;
+}
+
+/**
+ * What a user can observe that differs between backends (docs/spec.md §8). The server reads
+ * `trailers`; the test suites read all of them to expect each backend's own answer, so a new
+ * backend that declares its traits truthfully inherits every suite.
+ */
+export interface BackendTraits {
+  /** Streamed HTTP/1.1 responses can end with trailers (`Transport.endStream(trailers)`). */
+  readonly trailers: boolean;
+  /** `REMOTE_PORT` and the port in `scope.client` are the peer's; otherwise `''` and 0. */
+  readonly peerPort: boolean;
+  /** Header values reach the app as Latin-1 (each byte one character); otherwise as UTF-8. */
+  readonly latin1Headers: boolean;
+  /** An app's own `Date` header is sent; otherwise the backend's replaces it. */
+  readonly keepsAppDate: boolean;
+  /** HTTP/1.0 requests are served; otherwise they get 505. */
+  readonly http10: boolean;
+  /** Requests pipelined behind a response that waits on I/O are answered in order; otherwise the connection is closed. */
+  readonly pipelinesAsync: boolean;
+  /** `100 Continue` goes out only when the server decides to read the body; otherwise the backend sends it before tsgi sees the request. */
+  readonly continueOnDemand: boolean;
+  /** Malformed heads (bad request line or header line, missing Host) get a 400; otherwise silence until a timeout. */
+  readonly answersMalformed: boolean;
+  /** Websocket reads can be paused when the app falls behind (`WebSocketLink.pause`); otherwise a client past the queue's bound is closed with 1008. */
+  readonly webSocketPause: boolean;
+  /** A websocket message over the size limit gets a 1009 close frame; otherwise the connection is cut (1006). */
+  readonly webSocketCloseFrames: boolean;
+  /** Requests with an `Upgrade` other than websocket (h2c) reach the app as plain requests; otherwise they get 400. */
+  readonly servesOtherUpgrades: boolean;
+}
+
+/**
+ * One backend: a folder under src/acceptors/ whose index.ts exports this, plus one line in
+ * registry.ts. `open` loads what the backend needs (a native addon, an internal binding) and
+ * builds the acceptor, or rejects with the reason it cannot run on this platform or Node.
+ */
+export interface Backend<Name extends string = string> {
+  readonly name: Name;
+  /** What runs underneath, for the start-up line: `uws (uWebSockets.js)`. */
+  readonly label: string;
+  /** One sentence for --help: what the backend is and what it trades. */
+  readonly summary: string;
+  /** Whether `auto` may pick it (in registry order, the first that loads). */
+  readonly auto: boolean;
+  readonly traits: BackendTraits;
+  open(options: AcceptorOptions, log: AcceptorLog): Promise<Acceptor>;
+  /** Resolves null when the backend can run here, or the reason it cannot (tests skip on it). */
+  probe(): Promise<string | null>;
 }

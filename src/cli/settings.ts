@@ -2,8 +2,10 @@
  * The CLI's settings, declared once as data: the parser, `--help` and the README's option table
  * all come from this list, so they cannot drift apart.
  */
+import { BACKENDS } from '../acceptors/registry.js';
 import {
-  BACKENDS,
+  BACKEND_CHOICES,
+  type BackendChoice,
   DEFAULT_WS_IDLE_TIMEOUT,
   DEFAULT_WS_MAX_BACKPRESSURE,
   DEFAULT_WS_MAX_MESSAGE_SIZE,
@@ -15,7 +17,7 @@ import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constant
 
 export interface CliSettings {
   bind: string;
-  backend: (typeof BACKENDS)[number];
+  backend: BackendChoice;
   interface: (typeof INTERFACES)[number];
   lifespan: (typeof LIFESPAN_MODES)[number];
   wsMaxMessageSize: number;
@@ -55,9 +57,11 @@ export const SETTINGS: readonly Setting[] = [
     key: 'backend',
     flag: '--backend',
     kind: 'choice',
-    choices: BACKENDS,
+    choices: BACKEND_CHOICES,
     default: 'auto',
-    help: 'uws (uWebSockets.js), node (node:http), or auto: uws when it loads, else node.',
+    help:
+      BACKENDS.map((backend) => `${backend.name}: ${backend.summary}`).join(' ') +
+      ` auto: the first of ${BACKENDS.filter((backend) => backend.auto).map((backend) => backend.name).join(', ')} that loads here.`,
   },
   {
     key: 'interface',

@@ -1,26 +1,21 @@
 /**
- * Picks and builds the acceptor for a backend choice. `auto` prefers uWebSockets.js and falls
- * back to Node's http module when the native addon cannot load on this platform or Node version.
+ * Opens the backend a configuration asks for. A named backend either opens or fails with its
+ * reason; `auto` tries the registry's `auto` backends in order and says why it skipped any.
  */
-import type { Acceptor, BackendName } from '../acceptors/types.js';
-import { NodeAcceptor } from '../acceptors/node.js';
-import { loadUws, UwsAcceptor } from '../acceptors/uws.js';
+import { BACKENDS, findBackend, type BackendName } from '../acceptors/registry.js';
+import type { Acceptor, AcceptorOptions, Backend } from '../acceptors/types.js';
 import type { BackendChoice, ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 
 export interface ChosenBackend {
+  backend: Backend<BackendName>;
   acceptor: Acceptor;
-  /** Why `auto` did not pick uws, when it did not. */
-  fallbackReason: string | null;
+  /** Why `auto` passed over earlier backends, one `name unavailable: reason` each; empty otherwise. */
+  skipped: string[];
 }
 
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]!.trim();
-}
-
-export async function createAcceptor(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
-  const options = {
+export async function openBackend(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
+  const options: AcceptorOptions = {
     host: config.host,
     port: config.port,
     maxHeaderSize: config.maxHeaderSize,
@@ -31,36 +26,26 @@ export async function createAcceptor(choice: BackendChoice, config: ServerConfig
       maxBackpressure: config.wsMaxBackpressure,
     },
   };
-  const internalError = (message: string): void => logger.log('error', message);
-  if (choice === 'node') return { acceptor: new NodeAcceptor(options, internalError), fallbackReason: null };
-  try {
-    const uws = await loadUws(config.maxHeaderSize);
-    const effective = process.env.UWS_HTTP_MAX_HEADERS_SIZE;
-    if (effective !== String(config.maxHeaderSize)) {
-      logger.log(
-        'warning',
-        `uWebSockets.js uses a header limit of ${effective} bytes (UWS_HTTP_MAX_HEADERS_SIZE, fixed when it ` +
-          `first loaded in this process), not the ${config.maxHeaderSize} asked for`,
-      );
+  const log = {
+    internalError: (message: string): void => logger.log('error', message),
+    warning: (message: string): void => logger.log('warning', message),
+  };
+  if (choice !== 'auto') {
+    const backend = findBackend(choice)!;
+    try {
+      return { backend, acceptor: await backend.open(options, log), skipped: [] };
+    } catch (error) {
+      throw new Error(`the ${backend.name} backend is unavailable: ${(error as Error).message}`);
     }
-    const acceptor = new UwsAcceptor(
-      uws,
-      options,
-      internalError,
-      (message) => logger.log('warning', message),
-    );
-    return { acceptor, fallbackReason: null };
-  } catch (error) {
-    if (choice === 'uws') {
-      throw new Error(
-        `the uws backend is unavailable: uWebSockets.js did not load (${firstLine(error)}). ` +
-          `Install it (npm install uWebSockets.js@npm:uws-pack@20.0.8) or use --backend node.`,
-      );
-    }
-    return { acceptor: new NodeAcceptor(options, internalError), fallbackReason: firstLine(error) };
   }
-}
-
-export function describeBackend(name: BackendName): string {
-  return name === 'uws' ? 'uws (uWebSockets.js)' : 'node (node:http)';
+  const skipped: string[] = [];
+  for (const backend of BACKENDS) {
+    if (!backend.auto) continue;
+    try {
+      return { backend, acceptor: await backend.open(options, log), skipped };
+    } catch (error) {
+      skipped.push(`${backend.name} unavailable: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`no backend could start: ${skipped.join('; ')}`);
 }

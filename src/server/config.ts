@@ -5,9 +5,11 @@
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
 import { INTERFACES, type InterfaceChoice } from '../event/interface.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { BACKEND_NAMES, type BackendName } from '../acceptors/registry.js';
 
-export const BACKENDS = ['auto', 'uws', 'node'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
+/** `auto` and every registered backend's name. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
+export type BackendChoice = 'auto' | BackendName;
 export const LIFESPAN_MODES = ['auto', 'on', 'off'] as const;
 export type LifespanMode = (typeof LIFESPAN_MODES)[number];
 
@@ -21,7 +23,7 @@ export interface ServeOptions {
   host?: string;
   /** Port to listen on; 0 picks a free one (default 8000). */
   port?: number;
-  /** `auto` (default) uses uWebSockets.js when it loads, else Node's http module. */
+  /** A registered backend's name, or `auto` (default): the first of the registry's `auto` backends that loads. */
   backend?: BackendChoice;
   /** Largest request body buffered for an app that does not stream its input (default 1 MiB). */
   maxBodySize?: number;
@@ -109,7 +111,7 @@ export function resolveConfig(options: ServeOptions = {}): ServerConfig {
   return Object.freeze({
     host,
     port: integerIn('port', options.port ?? 8000, 0, 65535),
-    backend: oneOf('backend', options.backend ?? 'auto', BACKENDS),
+    backend: oneOf('backend', options.backend ?? 'auto', BACKEND_CHOICES),
     maxBodySize: integerIn('maxBodySize', options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE, 0, Number.MAX_SAFE_INTEGER),
     maxHeaderSize: integerIn('maxHeaderSize', options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024),
     logLevel: oneOf('logLevel', options.logLevel ?? 'info', LOG_LEVELS),

@@ -3,7 +3,8 @@
  * startup of an event app, listen, and return a handle whose `close()` stops accepting, lets
  * in-flight requests finish and runs the lifespan shutdown.
  */
-import type { BackendName, Handlers } from '../acceptors/types.js';
+import type { BackendName } from '../acceptors/registry.js';
+import type { Handlers } from '../acceptors/types.js';
 import { GatewayHandler } from '../core/gateway.js';
 import { ResponseHeadCache } from '../core/response-head.js';
 import { EventHttpHandler } from '../event/http.js';
@@ -13,7 +14,7 @@ import type { ScopeDefaults } from '../event/scope.js';
 import { EventWebSocketHandler } from '../event/websocket.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
-import { createAcceptor, describeBackend } from './backends.js';
+import { openBackend } from './backends.js';
 import { resolveConfig, type ServeOptions, type ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -53,12 +54,12 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   if (lifespan !== null) await lifespan.startup();
   let chosen;
   try {
-    chosen = await createAcceptor(config.backend, config, logger);
+    chosen = await openBackend(config.backend, config, logger);
   } catch (error) {
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
-  const { acceptor, fallbackReason } = chosen;
+  const { backend, acceptor, skipped } = chosen;
   let handlers: Handlers;
   let setPort: (port: number) => void;
   if (appInterface === 'gateway') {
@@ -78,7 +79,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       scheme: 'http',
       server: [config.host, config.port],
       state: lifespan!.state,
-      trailers: acceptor.canSendTrailers,
+      trailers: backend.traits.trailers,
     };
     const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults };
     handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
@@ -93,17 +94,17 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
-  const fallback = fallbackReason === null ? '' : ` (uWebSockets.js unavailable: ${fallbackReason})`;
+  const fallback = skipped.length === 0 ? '' : ` (${skipped.join('; ')})`;
   logger.log(
     'info',
-    `listening on http://${formatHost(config.host)}:${port} with backend ${describeBackend(acceptor.backend)}, ` +
+    `listening on http://${formatHost(config.host)}:${port} with backend ${backend.label}, ` +
       `${appInterface} interface${fallback}`,
   );
   let closing: Promise<void> | null = null;
   return {
     port,
     host: config.host,
-    backend: acceptor.backend,
+    backend: backend.name,
     interface: appInterface,
     config,
     logger,

@@ -5,11 +5,11 @@
  * `HttpRequest` is only valid until the handler returns, so everything the core needs is read
  * during `dispatch`; the head object is reused for every request (nothing keeps it).
  */
-import type { HeaderVisitor, PeerAddressSource, RequestHandler, RequestHead } from '../core/transport.js';
-import type { Acceptor, AcceptorOptions, Handlers } from './types.js';
-import { UwsTransport, type UwsTransportHost } from './uws-transport.js';
-import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './uws-types.js';
-import { UwsWebSockets, type UwsWebSocketHost } from './uws-ws.js';
+import type { HeaderVisitor, PeerAddressSource, RequestHandler, RequestHead } from '../../core/transport.js';
+import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from '../types.js';
+import { UwsTransport, type UwsTransportHost } from './transport.js';
+import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './types.js';
+import { UwsWebSockets, type UwsWebSocketHost } from './websockets.js';
 
 /**
  * Loads uWebSockets.js, or throws with the reason. uWS reads its header-size limit from the
@@ -45,9 +45,6 @@ class UwsHead implements RequestHead {
 }
 
 export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost {
-  readonly backend = 'uws' as const;
-  /** UWS ends a chunked body itself, with no trailer API. */
-  readonly canSendTrailers = false;
   private readonly app: UwsApp;
   private listenSocket: UwsListenSocket | null = null;
   private handler: RequestHandler | null = null;
@@ -60,8 +57,7 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost
   constructor(
     private readonly uws: UwsModule,
     private readonly options: AcceptorOptions,
-    private readonly onInternalError: (message: string) => void,
-    private readonly onWarning: (message: string) => void,
+    private readonly log: AcceptorLog,
   ) {
     this.app = uws.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
@@ -107,7 +103,7 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost
       this.handler!.dispatch(head, transport);
     } catch (error) {
       // The core handles app faults itself; reaching here is a tsgi bug. Keep serving.
-      this.onInternalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
+      this.log.internalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
       transport.abort();
     }
     head.request = null;
@@ -117,11 +113,11 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost
   }
 
   warn(message: string): void {
-    this.onWarning(message);
+    this.log.warning(message);
   }
 
   internalError(message: string): void {
-    this.onInternalError(message);
+    this.log.internalError(message);
   }
 
   /** A websocket upgrade waiting for the app counts as in flight, like a request. */

@@ -17,16 +17,16 @@
  *   connection without a close frame: the client sees 1006, the app gets 1006 with uWS's reason.
  * - No pause for websockets in v20: the links here have no `pause`, so the core bounds its queue.
  */
-import type { HeaderVisitor, RequestHead } from '../core/transport.js';
+import type { HeaderVisitor, RequestHead } from '../../core/transport.js';
 import type {
   UpgradeHandler,
   WebSocketEvents,
   WebSocketLimits,
   WebSocketLink,
   WebSocketUpgrade,
-} from '../core/websocket-transport.js';
-import type { HeaderPair } from '../spec/types.js';
-import type { UwsRequest, UwsResponse, UwsSocketContext, UwsWebSocket, UwsWebSocketBehavior } from './uws-types.js';
+} from '../../core/websocket-transport.js';
+import type { HeaderPair } from '../../spec/types.js';
+import type { UwsRequest, UwsResponse, UwsSocketContext, UwsWebSocket, UwsWebSocketBehavior } from './types.js';
 
 /** What the acceptor provides: shutdown state and the in-flight count that `close()` waits for. */
 export interface UwsWebSocketHost {

@@ -10,7 +10,7 @@
  * One sweep timer serves every connection: cheaper than a timer per socket, and the timeout
  * is coarse anyway (uWS rounds to 4 s).
  */
-import type { WebSocketLimits } from '../core/websocket-transport.js';
+import type { WebSocketLimits } from '../../core/websocket-transport.js';
 
 const SWEEP_MS = 1000;
 

@@ -18,17 +18,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { httpDate } from '../core/date.js';
+import { httpDate } from '../../core/date.js';
 import type {
   UpgradeHandler,
   WebSocketEvents,
   WebSocketLimits,
   WebSocketLink,
   WebSocketUpgrade,
-} from '../core/websocket-transport.js';
-import type { HeaderPair } from '../spec/types.js';
-import { NodeHead } from './node-head.js';
-import { IdleSweeper, type IdleTracked } from './node-ws-idle.js';
+} from '../../core/websocket-transport.js';
+import type { HeaderPair } from '../../spec/types.js';
+import { NodeHead } from './head.js';
+import { IdleSweeper, type IdleTracked } from './websocket-idle.js';
 
 export interface NodeWebSocketHost {
   readonly closing: boolean;

@@ -3,7 +3,7 @@
  * every websocket upgrade) from an `IncomingMessage`.
  */
 import type { IncomingMessage } from 'node:http';
-import type { HeaderVisitor, RequestHead } from '../core/transport.js';
+import type { HeaderVisitor, RequestHead } from '../../core/transport.js';
 
 export class NodeHead implements RequestHead {
   method = '';

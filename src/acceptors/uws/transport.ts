@@ -9,10 +9,10 @@
  * - Known-length bodies go through `tryEnd`, unknown-length ones through `write` (chunked);
  *   both wait for `onWritable` instead of buffering without bound.
  */
-import type { BodyChunk } from '../spec/types.js';
-import type { ResponseHead } from '../core/response-head.js';
-import type { BodyReceiver, ExchangeEvents, PeerAddressSource, Transport } from '../core/transport.js';
-import type { UwsResponse } from './uws-types.js';
+import type { BodyChunk } from '../../spec/types.js';
+import type { ResponseHead } from '../../core/response-head.js';
+import type { BodyReceiver, ExchangeEvents, PeerAddressSource, Transport } from '../../core/transport.js';
+import type { UwsResponse } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 const NOOP = (): void => {};

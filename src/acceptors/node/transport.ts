@@ -4,10 +4,10 @@
  * responses; this file maps the core's calls onto it and reports drain and disconnects.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BodyChunk, HeaderPair } from '../spec/types.js';
-import { httpDate } from '../core/date.js';
-import type { ResponseHead } from '../core/response-head.js';
-import type { BodyReceiver, ExchangeEvents, Transport } from '../core/transport.js';
+import type { BodyChunk, HeaderPair } from '../../spec/types.js';
+import { httpDate } from '../../core/date.js';
+import type { ResponseHead } from '../../core/response-head.js';
+import type { BodyReceiver, ExchangeEvents, Transport } from '../../core/transport.js';
 
 const EMPTY = new Uint8Array(0);
 /** How long an aborted response may take to flush before its socket is destroyed. */

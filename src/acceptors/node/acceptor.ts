@@ -4,12 +4,12 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestHandler } from '../core/transport.js';
-import { reasonPhrase } from '../core/server-responses.js';
-import type { Acceptor, AcceptorOptions, Handlers } from './types.js';
-import { NodeHead } from './node-head.js';
-import { NodeTransport, type NodeTransportHost } from './node-transport.js';
-import { NodeWebSockets, type NodeWebSocketHost } from './node-ws.js';
+import type { RequestHandler } from '../../core/transport.js';
+import { reasonPhrase } from '../../core/server-responses.js';
+import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from '../types.js';
+import { NodeHead } from './head.js';
+import { NodeTransport, type NodeTransportHost } from './transport.js';
+import { NodeWebSockets, type NodeWebSocketHost } from './websockets.js';
 
 /** The status the server answers a parse error with, from llhttp's error code. */
 function statusForClientError(code: string | undefined): number {
@@ -19,9 +19,6 @@ function statusForClientError(code: string | undefined): number {
 }
 
 export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketHost {
-  readonly backend = 'node' as const;
-  /** Node:http writes them into the last chunk. */
-  readonly canSendTrailers = true;
   private readonly server: http.Server;
   private handler: RequestHandler | null = null;
   private webSockets: NodeWebSockets | null = null;
@@ -30,7 +27,7 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketH
 
   constructor(
     private readonly options: AcceptorOptions,
-    private readonly onInternalError: (message: string) => void,
+    private readonly log: AcceptorLog,
   ) {
     this.server = http.createServer({
       maxHeaderSize: options.maxHeaderSize,
@@ -74,14 +71,14 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketH
     try {
       this.handler!.dispatch(head, transport);
     } catch (error) {
-      this.onInternalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
+      this.log.internalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
       transport.abort();
     }
     head.rawHeaders = [];
   }
 
   internalError(message: string): void {
-    this.onInternalError(message);
+    this.log.internalError(message);
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {

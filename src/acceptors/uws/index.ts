@@ -1,0 +1,58 @@
+/** The uws backend: uWebSockets.js, a native C++ HTTP stack (opt-in). */
+import type { Backend } from '../types.js';
+import { loadUws, UwsAcceptor } from './acceptor.js';
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!.trim();
+}
+
+export const uws = {
+  name: 'uws',
+  label: 'uws (uWebSockets.js)',
+  summary:
+    'uWebSockets.js v20 (uws-pack): fast, but its parser answers HTTP/1.0 and split request lines with 505, ' +
+    'closes pipelined connections behind slow responses and leaves malformed requests unanswered; ' +
+    'the official builds from its GitHub releases fix the parser where glibc allows them.',
+  auto: true,
+  traits: {
+    trailers: false,
+    peerPort: false,
+    latin1Headers: false,
+    keepsAppDate: false,
+    http10: false,
+    pipelinesAsync: false,
+    continueOnDemand: false,
+    answersMalformed: false,
+    webSocketPause: false,
+    webSocketCloseFrames: false,
+    servesOtherUpgrades: true,
+  },
+  async open(options, log) {
+    let module;
+    try {
+      module = await loadUws(options.maxHeaderSize);
+    } catch (error) {
+      throw new Error(
+        `uWebSockets.js did not load (${firstLine(error)}). Install it ` +
+          `(npm install uWebSockets.js@npm:uws-pack@20.0.8) or use another backend.`,
+      );
+    }
+    const effective = process.env.UWS_HTTP_MAX_HEADERS_SIZE;
+    if (effective !== String(options.maxHeaderSize)) {
+      log.warning(
+        `uWebSockets.js uses a header limit of ${effective} bytes (UWS_HTTP_MAX_HEADERS_SIZE, fixed when it ` +
+          `first loaded in this process), not the ${options.maxHeaderSize} asked for`,
+      );
+    }
+    return new UwsAcceptor(module, options, log);
+  },
+  async probe() {
+    try {
+      await loadUws(16 * 1024);
+      return null;
+    } catch (error) {
+      return `uWebSockets.js did not load: ${firstLine(error)}`;
+    }
+  },
+} as const satisfies Backend<'uws'>;
