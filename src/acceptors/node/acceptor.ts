@@ -1,15 +1,15 @@
 /**
- * The portable acceptor on Node's http module (llhttp underneath): same contract as the uWS one,
- * for platforms and Node versions where uWebSockets.js cannot load.
+ * The portable acceptor on Node's http module (llhttp underneath, with IncomingMessage and
+ * ServerResponse per request): the most compatible backend, and the slowest.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestHandler } from '../../core/transport.js';
-import { reasonPhrase } from '../../core/server-responses.js';
-import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from '../types.js';
+import { refusal } from '../http1.js';
+import { AcceptorBase } from '../lifecycle.js';
+import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
 import { NodeTransport, type NodeTransportHost } from './transport.js';
-import { NodeWebSockets, type NodeWebSocketHost } from './websockets.js';
+import { NodeWebSockets } from './websockets.js';
 
 /** The status the server answers a parse error with, from llhttp's error code. */
 function statusForClientError(code: string | undefined): number {
@@ -18,17 +18,14 @@ function statusForClientError(code: string | undefined): number {
   return 400;
 }
 
-export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketHost {
+export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   private readonly server: http.Server;
-  private handler: RequestHandler | null = null;
   private webSockets: NodeWebSockets | null = null;
   private readonly head = new NodeHead();
-  closing = false;
+  private serverClosed: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly options: AcceptorOptions,
-    private readonly log: AcceptorLog,
-  ) {
+  constructor(options: AcceptorOptions, log: AcceptorLog) {
+    super(options, log);
     this.server = http.createServer({
       maxHeaderSize: options.maxHeaderSize,
       requireHostHeader: true,
@@ -40,13 +37,12 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketH
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
   }
 
-  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number> {
-    this.handler = handlers.request;
-    if (handlers.upgrade !== null) {
+  protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+    if (webSockets) {
       // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
-      const webSockets = new NodeWebSockets(handlers.upgrade, this.options.webSocket, this);
-      this.webSockets = webSockets;
-      this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => webSockets.onUpgrade(req, socket, head));
+      const sockets = new NodeWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
+      this.webSockets = sockets;
+      this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => sockets.onUpgrade(req, socket, head));
     }
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
@@ -68,17 +64,8 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketH
     head.fill(req);
     const transport = new NodeTransport(req, res, this);
     transport.expectsContinue = expectsContinue;
-    try {
-      this.handler!.dispatch(head, transport);
-    } catch (error) {
-      this.log.internalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
-      transport.abort();
-    }
+    this.dispatchRequest(head, transport);
     head.rawHeaders = [];
-  }
-
-  internalError(message: string): void {
-    this.log.internalError(message);
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
@@ -89,40 +76,31 @@ export class NodeAcceptor implements Acceptor, NodeTransportHost, NodeWebSocketH
       socket.destroy();
       return;
     }
-    const status = statusForClientError(error.code);
-    const reason = reasonPhrase(status);
-    const body = `${reason}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
-        `Connection: close\r\n\r\n${body}`,
-    );
+    socket.end(refusal(statusForClientError(error.code)));
   }
 
-  async close(graceMs: number): Promise<void> {
-    this.closing = true;
-    let closed = false;
-    const allClosed = new Promise<void>((resolve) =>
-      this.server.close(() => {
-        closed = true;
-        resolve();
-      }),
-    );
-    // Websockets are not the http server's connections any more: they close (and are cut at the
-    // deadline) on their own, and the server's 'close' waits for their sockets too.
-    const webSocketsClosed = this.webSockets?.close(graceMs);
-    // close() stops listening; connections still serving a request finish it and are closed as
-    // soon as they turn idle. Whatever is left when the grace period ends is cut.
-    const deadline = Date.now() + graceMs;
-    while (!closed && Date.now() < deadline) {
-      this.server.closeIdleConnections();
-      await Promise.race([allClosed, delay(25)]);
-    }
+  protected stopAccepting(): void {
+    // Resolves once every connection, upgraded websockets included, has closed.
+    this.serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  protected closeIdle(): void {
+    this.server.closeIdleConnections();
+    this.webSockets?.goAway();
+  }
+
+  protected async closeAll(deadline: number): Promise<void> {
+    // Connections whose last response announced Connection: close end once it has flushed;
+    // those that went idle meanwhile are closed now. What is left at the deadline is cut.
+    this.server.closeIdleConnections();
+    const remaining = deadline - Date.now();
+    if (remaining > 0) await Promise.race([this.serverClosed, delay(remaining)]);
     this.server.closeAllConnections();
-    await webSocketsClosed;
-    await allClosed;
+    this.webSockets?.cut();
+    await this.serverClosed;
   }
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -16,6 +16,8 @@ const ABORT_FLUSH_MS = 5000;
 export interface NodeTransportHost {
   /** The server is shutting down: responses announce that the connection will close. */
   readonly closing: boolean;
+  /** Called once when the exchange is over (ended or aborted), for the in-flight count. */
+  exchangeEnded(): void;
 }
 
 /** What this transport caches in `head.wire`: the reason phrase and the flattened headers. */
@@ -162,6 +164,7 @@ export class NodeTransport implements Transport {
   private markDone(): void {
     if (this.done) return;
     this.done = true;
+    this.host.exchangeEnded();
     const wasReading = this.receiver !== null;
     this.receiver = null;
     if (this.onSocketClose !== null) {

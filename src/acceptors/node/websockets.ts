@@ -18,22 +18,26 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { httpDate } from '../../core/date.js';
+import type { RequestHead } from '../../core/transport.js';
 import type {
-  UpgradeHandler,
   WebSocketEvents,
   WebSocketLimits,
   WebSocketLink,
   WebSocketUpgrade,
 } from '../../core/websocket-transport.js';
 import type { HeaderPair } from '../../spec/types.js';
+import { closingResponse } from '../http1.js';
 import { NodeHead } from './head.js';
 import { IdleSweeper, type IdleTracked } from './websocket-idle.js';
 
 export interface NodeWebSocketHost {
   readonly closing: boolean;
-  internalError(message: string): void;
+  /** Once per upgrade handed to the core: refused, abandoned, or the open websocket closed. */
+  exchangeEnded(): void;
 }
+
+/** Hands an upgrade request to the core (the acceptor's guarded dispatch). */
+export type DispatchUpgrade = (head: RequestHead, upgrade: WebSocketUpgrade) => void;
 
 const GOING_AWAY = 1001;
 const ABNORMAL = 1006;
@@ -72,17 +76,9 @@ function handshakeProblem(req: IncomingMessage): { status: string; message: stri
 
 /** Writes a whole HTTP/1.1 response on a socket the http server has let go of, and closes it. */
 function writeRawResponse(socket: Socket, status: string, headers: readonly HeaderPair[], body: Uint8Array): void {
-  let head = `HTTP/1.1 ${status}\r\n`;
-  let hasDate = false;
-  for (const [name, value] of headers) {
-    if (name.length === 4 && name.toLowerCase() === 'date') hasDate = true;
-    head += `${name}: ${value}\r\n`;
-  }
-  if (!hasDate) head += `Date: ${httpDate()}\r\n`;
-  head += `Content-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`;
   socket.on('error', NOOP);
   socket.once('finish', () => socket.destroy());
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  socket.end(closingResponse(status, headers, body));
 }
 
 export class NodeWebSockets {
@@ -96,9 +92,9 @@ export class NodeWebSockets {
   private handshaking: NodeUpgrade | null = null;
 
   constructor(
-    private readonly handler: UpgradeHandler,
     readonly limits: WebSocketLimits,
     readonly host: NodeWebSocketHost,
+    private readonly dispatch: DispatchUpgrade,
   ) {
     this.sweeper = new IdleSweeper(limits);
     this.wss = new WebSocketServer({
@@ -125,13 +121,7 @@ export class NodeWebSockets {
     head.fill(req);
     const upgrade = new NodeUpgrade(req, socket, bodyHead, this);
     this.pending.add(upgrade);
-    try {
-      this.handler.upgrade(head, upgrade);
-    } catch (error) {
-      // The core handles app faults itself; reaching here is a tsgi bug. Keep serving.
-      this.host.internalError(`internal error while handling a websocket upgrade: ${(error as Error).stack ?? String(error)}`);
-      upgrade.reject('500 Internal Server Error', [], new Uint8Array(0));
-    }
+    this.dispatch(head, upgrade);
     head.rawHeaders = [];
   }
 
@@ -167,18 +157,16 @@ export class NodeWebSockets {
   linkClosed(link: NodeLink): void {
     this.links.delete(link);
     this.sweeper.delete(link);
+    this.host.exchangeEnded();
   }
 
-  /**
-   * Server shutdown: open websockets get a 1001 close frame at once; what has not finished its
-   * closing handshake (or is still waiting for the app's decision) by the deadline is cut.
-   */
-  async close(graceMs: number): Promise<void> {
+  /** Server shutdown begins: every open websocket gets a 1001 close frame. */
+  goAway(): void {
     for (const link of [...this.links]) link.close(GOING_AWAY, 'server shutting down');
-    const deadline = Date.now() + graceMs;
-    while ((this.links.size > 0 || this.pending.size > 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+  }
+
+  /** The grace period is over: websockets still closing, and upgrades still undecided, are cut. */
+  cut(): void {
     for (const link of [...this.links]) link.terminate();
     for (const upgrade of [...this.pending]) upgrade.abandon();
   }
@@ -231,6 +219,7 @@ class NodeUpgrade implements WebSocketUpgrade {
     this.early = [];
     if (!this.owner.handshake(this, this.req, this.socket, head)) {
       // ws has answered 400 or destroyed the socket itself.
+      this.owner.host.exchangeEnded();
       this.events?.onClose(ABNORMAL, 'the websocket handshake failed: the client left, or its Sec-WebSocket-Protocol header is malformed');
     }
   }
@@ -238,6 +227,7 @@ class NodeUpgrade implements WebSocketUpgrade {
   reject(status: string, headers: readonly HeaderPair[], body: Uint8Array): void {
     if (!this.settle()) return;
     writeRawResponse(this.socket, status, headers, body);
+    this.owner.host.exchangeEnded();
   }
 
   /** The client left before the decision, or shutdown gave up waiting for it. */
@@ -248,6 +238,7 @@ class NodeUpgrade implements WebSocketUpgrade {
     this.owner.settled(this);
     this.socket.on('error', NOOP);
     this.socket.destroy();
+    this.owner.host.exchangeEnded();
     this.events?.onClose(ABNORMAL, 'the client closed the connection before the websocket was accepted');
   }
 

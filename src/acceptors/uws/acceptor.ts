@@ -5,8 +5,9 @@
  * `HttpRequest` is only valid until the handler returns, so everything the core needs is read
  * during `dispatch`; the head object is reused for every request (nothing keeps it).
  */
-import type { HeaderVisitor, PeerAddressSource, RequestHandler, RequestHead } from '../../core/transport.js';
-import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from '../types.js';
+import type { HeaderVisitor, PeerAddressSource, RequestHead } from '../../core/transport.js';
+import { AcceptorBase } from '../lifecycle.js';
+import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { UwsTransport, type UwsTransportHost } from './transport.js';
 import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './types.js';
 import { UwsWebSockets, type UwsWebSocketHost } from './websockets.js';
@@ -44,30 +45,26 @@ class UwsHead implements RequestHead {
   }
 }
 
-export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost {
+export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWebSocketHost {
   private readonly app: UwsApp;
   private listenSocket: UwsListenSocket | null = null;
-  private handler: RequestHandler | null = null;
   private webSockets: UwsWebSockets | null = null;
   private readonly head = new UwsHead();
-  private inFlight = 0;
-  closing = false;
-  private idleWaiter: (() => void) | null = null;
 
   constructor(
     private readonly uws: UwsModule,
-    private readonly options: AcceptorOptions,
-    private readonly log: AcceptorLog,
+    options: AcceptorOptions,
+    log: AcceptorLog,
   ) {
+    super(options, log);
     this.app = uws.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
-  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number> {
-    this.handler = handlers.request;
-    if (handlers.upgrade !== null) {
+  protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+    if (webSockets) {
       // Without this route, upgrade requests reach the HTTP route like any other request.
-      this.webSockets = new UwsWebSockets(handlers.upgrade, this.options.webSocket, this);
+      this.webSockets = new UwsWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
       this.app.ws('/*', this.webSockets.behavior());
     }
     return new Promise((resolve, reject) => {
@@ -96,16 +93,9 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost
     head.rawPath = req.getUrl();
     head.query = req.getQuery() ?? '';
     head.remotePort = res.getRemotePort === undefined ? '' : String(res.getRemotePort());
-    this.inFlight++;
     const transport = new UwsTransport(res, this);
     head.peer = transport;
-    try {
-      this.handler!.dispatch(head, transport);
-    } catch (error) {
-      // The core handles app faults itself; reaching here is a tsgi bug. Keep serving.
-      this.log.internalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
-      transport.abort();
-    }
+    this.dispatchRequest(head, transport);
     head.request = null;
     head.peer = null;
     transport.inHandler = false;
@@ -116,38 +106,20 @@ export class UwsAcceptor implements Acceptor, UwsTransportHost, UwsWebSocketHost
     this.log.warning(message);
   }
 
-  internalError(message: string): void {
-    this.log.internalError(message);
-  }
-
-  /** A websocket upgrade waiting for the app counts as in flight, like a request. */
-  exchangeStarted(): void {
-    this.inFlight++;
-  }
-
-  exchangeEnded(): void {
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idleWaiter !== null) this.idleWaiter();
-  }
-
-  async close(graceMs: number): Promise<void> {
-    this.closing = true;
+  protected stopAccepting(): void {
     if (this.listenSocket !== null) {
       this.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
+  }
+
+  protected closeIdle(): void {
     // Websockets never finish on their own: they get a 1001 close frame now, ahead of the cut.
+    // (uWS offers no way to find idle keep-alive connections; closeAll drops them.)
     this.webSockets?.closeAll();
-    if (this.inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.idleWaiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.idleWaiter = null;
-    }
+  }
+
+  protected async closeAll(): Promise<void> {
     // Drops idle keep-alive connections, websockets still closing, and anything still running
     // after the grace period.
     this.app.close?.();

@@ -19,7 +19,6 @@
  */
 import type { HeaderVisitor, RequestHead } from '../../core/transport.js';
 import type {
-  UpgradeHandler,
   WebSocketEvents,
   WebSocketLimits,
   WebSocketLink,
@@ -31,11 +30,12 @@ import type { UwsRequest, UwsResponse, UwsSocketContext, UwsWebSocket, UwsWebSoc
 /** What the acceptor provides: shutdown state and the in-flight count that `close()` waits for. */
 export interface UwsWebSocketHost {
   readonly closing: boolean;
-  /** An upgrade request started; `exchangeEnded` follows once it is answered or abandoned. */
-  exchangeStarted(): void;
+  /** Once per upgrade handed to the core: refused, abandoned, or the open websocket closed. */
   exchangeEnded(): void;
-  internalError(message: string): void;
 }
+
+/** Hands an upgrade request to the core (the acceptor's guarded dispatch). */
+export type DispatchUpgrade = (head: RequestHead, upgrade: WebSocketUpgrade) => void;
 
 /** Fields tsgi keeps on each uWS websocket (uWS copies the user data onto the ws object). */
 interface SocketData {
@@ -68,9 +68,9 @@ export class UwsWebSockets {
   private readonly open = new Set<UwsLink>();
 
   constructor(
-    private readonly handler: UpgradeHandler,
     private readonly limits: WebSocketLimits,
     private readonly host: UwsWebSocketHost,
+    private readonly dispatch: DispatchUpgrade,
   ) {}
 
   behavior(): UwsWebSocketBehavior<SocketData> {
@@ -101,20 +101,14 @@ export class UwsWebSockets {
     head.query = req.getQuery() ?? '';
     head.remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     const upgrade = new UwsUpgrade(res, context, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-extensions'), this.host);
-    this.host.exchangeStarted();
-    try {
-      this.handler.upgrade(head, upgrade);
-    } catch (error) {
-      // The core handles app faults itself; reaching here is a tsgi bug. Keep serving.
-      this.host.internalError(`internal error while handling a websocket upgrade: ${(error as Error).stack ?? String(error)}`);
-      upgrade.reject('500 Internal Server Error', [], new Uint8Array(0));
-    }
+    this.dispatch(head, upgrade);
     head.request = null;
     upgrade.leaveHandler();
   }
 
   private onOpen(ws: Socket): void {
     const upgrade = ws.tsgiUpgrade;
+    upgrade.opened = true;
     const link = new UwsLink(ws, upgrade.events!, this.limits.maxBackpressure);
     ws.tsgiLink = link;
     this.open.add(link);
@@ -127,6 +121,7 @@ export class UwsWebSockets {
     const link = ws.tsgiLink;
     if (link === null) return;
     this.open.delete(link);
+    this.host.exchangeEnded();
     // The reason's ArrayBuffer dies with this call: decode it now.
     link.onClose(code, Buffer.from(message).toString('utf8'));
   }
@@ -178,9 +173,14 @@ class UwsUpgrade implements WebSocketUpgrade {
       writeHeaders(res, headers);
       const data: SocketData = { tsgiUpgrade: this, tsgiLink: null };
       res.upgrade(data, this.key, subprotocol ?? '', this.extensions, this.context);
+      // `open` ran inside upgrade() unless the socket died meanwhile; an open websocket stays in
+      // flight until its `close`.
+      if (!this.opened) this.host.exchangeEnded();
     });
-    this.host.exchangeEnded();
   }
+
+  /** Set by the behavior's `open` (uWS copies the user data, so the flag lives here). */
+  opened = false;
 
   reject(status: string, headers: readonly HeaderPair[], body: Uint8Array): void {
     if (this.decision !== Decision.Pending) return;

@@ -1,0 +1,102 @@
+/**
+ * What every acceptor shares, whatever parses its bytes (gunicorn's Worker base class is the
+ * model): handing the core one request or upgrade at a time behind a guard against tsgi's own
+ * bugs, counting the exchanges in flight, and the graceful close.
+ *
+ * An exchange is in flight from `dispatchRequest`/`dispatchUpgrade` until the backend calls
+ * `exchangeEnded` for it, exactly once: when its response ended or its connection went away, and
+ * for a websocket when the upgrade was refused or the open connection closed.
+ */
+import type { RequestHead, Transport } from '../core/transport.js';
+import type { WebSocketUpgrade } from '../core/websocket-transport.js';
+import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from './types.js';
+
+const NO_BODY = new Uint8Array(0);
+
+export abstract class AcceptorBase implements Acceptor {
+  /** Shutting down: responses close their connection, new websockets are told to go away. */
+  closing = false;
+  private handlers: Handlers | null = null;
+  private inFlight = 0;
+  private whenIdle: (() => void) | null = null;
+
+  constructor(
+    protected readonly options: AcceptorOptions,
+    protected readonly log: AcceptorLog,
+  ) {}
+
+  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number> {
+    this.handlers = handlers;
+    return this.bind(handlers.upgrade !== null, onListening);
+  }
+
+  /**
+   * Starts listening on `options.host:options.port`; with `webSockets`, upgrade requests go to
+   * `dispatchUpgrade`. Calls `onListening(port)` before the first request can arrive.
+   */
+  protected abstract bind(webSockets: boolean, onListening: (port: number) => void): Promise<number>;
+
+  /** Hands one request to the core. A throw there is a tsgi bug: logged, the exchange aborted. */
+  protected dispatchRequest(head: RequestHead, transport: Transport): void {
+    this.inFlight++;
+    try {
+      this.handlers!.request.dispatch(head, transport);
+    } catch (error) {
+      this.log.internalError(`internal error while dispatching a request: ${(error as Error).stack ?? String(error)}`);
+      transport.abort();
+    }
+  }
+
+  /** Hands one websocket upgrade request to the core; a tsgi bug there is answered 500. */
+  protected dispatchUpgrade(head: RequestHead, upgrade: WebSocketUpgrade): void {
+    this.inFlight++;
+    try {
+      this.handlers!.upgrade!.upgrade(head, upgrade);
+    } catch (error) {
+      this.log.internalError(`internal error while handling a websocket upgrade: ${(error as Error).stack ?? String(error)}`);
+      upgrade.reject('500 Internal Server Error', [], NO_BODY);
+    }
+  }
+
+  exchangeEnded(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.whenIdle?.();
+  }
+
+  internalError(message: string): void {
+    this.log.internalError(message);
+  }
+
+  /**
+   * Stops accepting, closes idle connections and sends open websockets a 1001 close, waits for
+   * the exchanges in flight for up to `graceMs`, then cuts every connection that is left.
+   */
+  async close(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    this.closing = true;
+    this.stopAccepting();
+    this.closeIdle();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.whenIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.whenIdle = null;
+    }
+    await this.closeAll(deadline);
+  }
+
+  /** Closes the listening socket. */
+  protected abstract stopAccepting(): void;
+  /** Closes keep-alive connections between requests, and starts closing every open websocket (1001). */
+  protected abstract closeIdle(): void;
+  /**
+   * Nothing is in flight any more (or the grace period is over): lets connections flush what
+   * was written until `deadline` (a `Date.now()` time), cuts whatever is left, and resolves once
+   * every connection is gone.
+   */
+  protected abstract closeAll(deadline: number): Promise<void>;
+}
