@@ -4,7 +4,6 @@
  * A response cut short logs the status the server had started to send and the body bytes it
  * wrote; a request that never got a status logs `-`.
  */
-import type { Environ } from '../spec/types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 let cachedSecond = -1;
@@ -24,18 +23,6 @@ export function clfTimestamp(nowMs: number = Date.now()): string {
       `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
   }
   return cachedStamp;
-}
-
-export function formatAccessLine(environ: Environ, status: number, bytes: number): string {
-  return formatAccessFields(
-    environ.REMOTE_ADDR,
-    environ.REQUEST_METHOD,
-    environ['tsgi.raw_path'],
-    environ.QUERY_STRING,
-    environ.SERVER_PROTOCOL,
-    status,
-    bytes,
-  );
 }
 
 /** One CLF line from its parts (gateway environs and event scopes both end up here). */

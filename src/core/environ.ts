@@ -7,6 +7,7 @@
  */
 import { TSGI_VERSION } from '../spec/constants.js';
 import type { Environ, ErrorStream, InputStream } from '../spec/types.js';
+import { noteContentLength, resetFraming, type BodyFraming } from './framing.js';
 import { decodePath } from './path.js';
 import type { PeerAddressSource, RequestHead } from './transport.js';
 
@@ -20,17 +21,6 @@ export interface EnvironDefaults {
   emptyInput: InputStream;
 }
 
-/** What header visiting learns about the request body, beyond the environ keys. */
-export interface BodyFraming {
-  /** Content-Length as a number; -1 when absent. */
-  contentLength: number;
-  chunked: boolean;
-  /**
-   * The request's framing is ambiguous (more than one Content-Length): parsers that disagree on
-   * which one counts are how requests get smuggled, so such a request is refused.
-   */
-  ambiguous: boolean;
-}
 
 const cgiKeyCache = new Map<string, string>();
 const CGI_KEY_CACHE_LIMIT = 4096;
@@ -57,8 +47,7 @@ function visitHeader(lowerName: string, value: string): void {
     key = 'CONTENT_TYPE';
   } else if (lowerName === 'content-length') {
     key = 'CONTENT_LENGTH';
-    if (framing.contentLength !== -1) framing.ambiguous = true;
-    framing.contentLength = Number(value);
+    noteContentLength(framing, value);
   } else {
     // A name with '_' would alias a '-' name in the environ (X_User vs X-User), a known header
     // spoofing vector behind proxies that only filter one spelling; such headers are dropped.
@@ -91,9 +80,7 @@ const LAZY_REMOTE_ADDR: PropertyDescriptor = {
 
 export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, framingOut: BodyFraming): Environ {
   const environ = head.peer === null ? eagerEnviron(head, defaults) : lazyEnviron(head, defaults, head.peer);
-  framingOut.contentLength = -1;
-  framingOut.chunked = false;
-  framingOut.ambiguous = false;
+  resetFraming(framingOut);
   target = environ;
   framing = framingOut;
   head.forEachHeader(visitHeader);

@@ -9,34 +9,21 @@
 import type { BodyChunk, Closable, Environ, ExcInfo, HeaderPair, WriteFunction } from '../spec/types.js';
 import type { GatewayRuntime } from './gateway.js';
 import { RequestInput, type InputOwner } from './input.js';
-import { describe, isBodiless, stackOf, type ResponseHead } from './response-head.js';
-import { serverResponse } from './server-responses.js';
+import { describe, stackOf, type ResponseHead } from './response-head.js';
 import type { ExchangeEvents, Transport } from './transport.js';
+import { ResponseWire, WireState, type WireOwner } from './wire.js';
 
-const enum Phase {
-  /** The app has not returned yet, or the body is not known yet. */
-  Running,
-  /** Headers are out; a body is streaming. */
-  Streaming,
-  /** The response ended, was answered by the server, or the connection is gone. */
-  Finished,
-}
-
-export class Exchange implements ExchangeEvents, InputOwner {
+export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
   input: RequestInput | null = null;
-  private phase = Phase.Running;
+  /** The response on the wire: HEAD/204/304, Content-Length, server answers, access log. */
+  private readonly wire: ResponseWire;
   private head: ResponseHead | null = null;
-  private headersSent = false;
-  /** Body bytes the app produced (for HEAD: would have produced). */
-  private bodyBytes = 0;
   private closable: Closable | null = null;
   private closed = false;
   private syncIterator: Iterator<unknown> | null = null;
   private asyncIterator: AsyncIterator<unknown> | null = null;
   private drainWaiter: (() => void) | null = null;
   private writeFunction: WriteFunction | null = null;
-  /** Set for the access log: the status actually sent, or 0 when none was. */
-  private sentStatus = 0;
   private appCalled = false;
   /** The response ended before the body did, by design: later write() calls are dropped. */
   private discardBody = false;
@@ -49,11 +36,35 @@ export class Exchange implements ExchangeEvents, InputOwner {
     private readonly runtime: GatewayRuntime,
     private readonly transport: Transport,
     readonly environ: Environ,
-    private readonly isHead: boolean,
-  ) {}
+    isHead: boolean,
+  ) {
+    this.wire = new ResponseWire(transport, isHead, runtime.logger, this);
+  }
 
   get finished(): boolean {
-    return this.phase === Phase.Finished;
+    return this.wire.done;
+  }
+
+  // --- what the wire needs to know (WireOwner) ------------------------------------------------
+
+  clientAddress(): string {
+    return this.environ.REMOTE_ADDR;
+  }
+
+  get requestMethod(): string {
+    return this.environ.REQUEST_METHOD;
+  }
+
+  get requestRawPath(): string {
+    return this.environ['tsgi.raw_path'];
+  }
+
+  get requestQuery(): string {
+    return this.environ.QUERY_STRING;
+  }
+
+  get requestProtocol(): string {
+    return this.environ.SERVER_PROTOCOL;
   }
 
   // --- calling the app -----------------------------------------------------------------------
@@ -92,7 +103,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
     if (body !== null && typeof body === 'object' && typeof (body as Closable).close === 'function') {
       this.closable = body as Closable;
     }
-    if (this.phase === Phase.Finished) {
+    if (this.wire.done) {
       // The client left while the app was working; the response has nowhere to go.
       this.callClose();
       return;
@@ -110,9 +121,9 @@ export class Exchange implements ExchangeEvents, InputOwner {
       return;
     }
     if (Array.isArray(body)) {
-      // Legacy write() output (counted in bodyBytes) must precede the array, so only a response
-      // with nothing written yet takes the one-burst path.
-      if (this.phase === Phase.Running && this.bodyBytes === 0) this.sendArray(body);
+      // Legacy write() output must precede the array, so only a response with nothing written
+      // yet takes the one-burst path.
+      if (this.wire.state === WireState.Idle) this.sendArray(body);
       else this.pumpSync(body[Symbol.iterator]());
       return;
     }
@@ -143,14 +154,14 @@ export class Exchange implements ExchangeEvents, InputOwner {
   ): WriteFunction {
     if (excInfo !== undefined && excInfo !== null) {
       // PEP 3333: replacing the headers is allowed until they are sent; after that, re-raise.
-      if (this.headersSent) throw excInfo;
+      if (this.wire.headersSent) throw excInfo;
     } else if (this.head !== null) {
       throw new Error(
         'startResponse() was called a second time without excInfo; pass the caught error as the ' +
           'third argument to replace the status and headers of a response that has not started',
       );
     }
-    if (this.phase === Phase.Finished && !this.clientGone) {
+    if (this.wire.done && !this.clientGone) {
       throw new Error('startResponse() was called after the response ended');
     }
     // After a client disconnect the call still succeeds: an app finishing its work normally is
@@ -162,7 +173,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
 
   private legacyWrite(chunk: BodyChunk): void {
     if (this.head === null) throw new Error('write() was called before startResponse()');
-    if (this.phase === Phase.Finished) {
+    if (this.wire.done) {
       // HEAD, 204/304 and a reached Content-Length end the response early on purpose.
       if (this.discardBody) return;
       throw new Error('write() was called after the response ended (the client disconnected)');
@@ -187,43 +198,24 @@ export class Exchange implements ExchangeEvents, InputOwner {
       else return this.fail(chunkTypeError(chunk));
     }
     const declared = head.declaredLength;
-    if (declared !== -1 && declared !== total && !this.isHead && !isBodiless(head.statusCode)) {
+    if (declared !== -1 && declared !== total && !this.wire.sendsNoBody(head)) {
       // The app's length is wrong: stream what fits, and let the stream's length check cut the
       // connection if the body ran short.
       this.pumpSync(chunks[Symbol.iterator]());
       return;
     }
-    this.bodyBytes = total;
-    if (total === 0 || this.isHead || isBodiless(head.statusCode)) {
-      this.sendHeadOnly(head, total);
-    } else {
-      this.headersSent = true;
-      this.sentStatus = head.statusCode;
-      const body = chunks.length === 1 ? (chunks[0] as BodyChunk) : concat(chunks as BodyChunk[], total);
-      this.transport.sendWhole(head, body, total, false);
+    let body: BodyChunk | null = null;
+    if (total > 0 && !this.wire.sendsNoBody(head)) {
+      body = chunks.length === 1 ? (chunks[0] as BodyChunk) : concat(chunks as BodyChunk[], total);
     }
-    this.finish();
-  }
-
-  /**
-   * Sends a response without body bytes: an empty body, HEAD, or 204/304. `knownLength` is the
-   * body's length when known (-1 for a stream): HEAD announces what a GET would (the app's own
-   * Content-Length first), 204/304 announce nothing.
-   */
-  private sendHeadOnly(head: ResponseHead, knownLength: number): void {
-    this.headersSent = true;
-    this.sentStatus = head.statusCode;
-    let announced = knownLength;
-    if (isBodiless(head.statusCode)) announced = -1;
-    else if (this.isHead && head.declaredLength !== -1) announced = head.declaredLength;
-    this.transport.sendWhole(head, null, announced, false);
+    this.wire.sendWhole(head, body, total);
   }
 
   private pumpSync(iterator: Iterator<unknown>): void {
     this.syncIterator = iterator;
     try {
       for (;;) {
-        if (this.phase === Phase.Finished) return;
+        if (this.wire.done) return;
         const step = iterator.next();
         if (step.done === true) break;
         const chunk = step.value;
@@ -275,34 +267,29 @@ export class Exchange implements ExchangeEvents, InputOwner {
     if (length === 0) return true;
     const head = this.requireHead();
     if (head === null) return false;
-    if (this.isHead || isBodiless(head.statusCode)) {
+    const wire = this.wire;
+    if (wire.sendsNoBody(head)) {
       // No body goes on the wire, so there is no reason to keep iterating (the body may be
-      // endless): the head goes out now. A streamed GET would announce no length, nor does HEAD.
+      // endless): the head goes out now, announcing no length, as a streamed GET would.
       this.discardBody = true;
-      this.sendHeadOnly(head, -1);
       this.stopIterating();
-      this.finish();
+      wire.sendWhole(head, null, -1);
       return false;
     }
-    const declared = head.declaredLength;
-    let overran = false;
-    if (declared !== -1 && this.bodyBytes + length > declared) {
+    const room = wire.room(head);
+    const overran = length > room;
+    if (overran) {
       // Never send more than the app announced: the excess would be read as the next response.
-      length = declared - this.bodyBytes;
+      length = room;
       chunk = toBytes(chunk).subarray(0, length);
-      overran = true;
     }
-    if (!this.headersSent) this.startStream(head);
-    let writable = true;
-    if (length > 0) {
-      this.bodyBytes += length;
-      writable = this.transport.writeStream(chunk);
-    }
+    if (wire.state === WireState.Idle) wire.startStream(head);
+    const writable = length > 0 ? wire.writeStream(chunk, length) : true;
     if (overran) {
       this.discardBody = true;
       this.runtime.logger.log(
         'error',
-        `${this.requestLabel()}: the app produced more body than its Content-Length of ${declared}; ` +
+        `${this.requestLabel()}: the app produced more body than its Content-Length of ${head.declaredLength}; ` +
           `the excess was not sent`,
       );
       this.stopIterating();
@@ -312,43 +299,20 @@ export class Exchange implements ExchangeEvents, InputOwner {
     return writable;
   }
 
-  private startStream(head: ResponseHead): void {
-    this.headersSent = true;
-    this.sentStatus = head.statusCode;
-    this.phase = Phase.Streaming;
-    this.transport.startStream(head, head.declaredLength);
-  }
-
   /** The body iterable is exhausted: complete the response. */
   private endBody(): void {
-    if (this.phase === Phase.Finished) return;
+    if (this.wire.done) return;
     const head = this.requireHead();
     if (head === null) return;
-    const declared = head.declaredLength;
-    if (!this.headersSent) {
-      if (declared > 0 && !this.isHead && !isBodiless(head.statusCode)) {
-        // Nothing was produced: close without a response rather than promise bytes never sent.
-        this.reportShortBody(declared);
-        this.transport.abort();
-      } else {
-        // The body ended empty (HEAD and 204/304 end at their first chunk, see writeChunk).
-        this.sendHeadOnly(head, 0);
-      }
-    } else if (declared !== -1 && this.bodyBytes < declared) {
-      this.reportShortBody(declared);
-      this.transport.abort();
-    } else {
-      this.transport.endStream();
+    // A body that ends empty goes out with its head (HEAD and 204/304 end at their first chunk,
+    // see writeChunk); one that ends short of its Content-Length cuts the connection.
+    if (!this.wire.endBody(head)) {
+      this.runtime.logger.log(
+        'error',
+        `${this.requestLabel()}: the app's body ended after ${this.wire.bytes} of the ${head.declaredLength} bytes its ` +
+          `Content-Length announced; the connection was closed so the client sees an incomplete response`,
+      );
     }
-    this.finish();
-  }
-
-  private reportShortBody(declared: number): void {
-    this.runtime.logger.log(
-      'error',
-      `${this.requestLabel()}: the app's body ended after ${this.bodyBytes} of the ${declared} bytes its ` +
-        `Content-Length announced; the connection was closed so the client sees an incomplete response`,
-    );
   }
 
   /** The head the body needs, or a 500 when the app never called startResponse. */
@@ -367,7 +331,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
 
   /** The app raised, rejected, or broke the contract. */
   fail(error: unknown): void {
-    if (this.phase === Phase.Finished) {
+    if (this.wire.done) {
       // Typically a legacy write() after the client left; only a real fault is worth an error.
       const level = this.clientGone ? 'debug' : 'error';
       this.runtime.logger.log(level, `${this.requestLabel()}: the app raised after the response ended:\n${stackOf(error)}`);
@@ -375,35 +339,17 @@ export class Exchange implements ExchangeEvents, InputOwner {
     }
     this.runtime.logger.log('error', `${this.requestLabel()}: the app raised:\n${stackOf(error)}`);
     this.stopIterating();
-    if (this.headersSent) {
+    if (this.wire.state !== WireState.Idle) {
       // Bytes are on the wire: only a cut connection tells the client the response is incomplete.
-      this.transport.abort();
+      this.wire.abort();
     } else {
-      const detail = this.runtime.debug ? stackOf(error) : undefined;
-      this.sendServerResponse(500, detail);
-      return;
+      this.wire.serverAnswer(500, this.runtime.debug ? stackOf(error) : undefined);
     }
-    this.finish();
-  }
-
-  /** A response the server writes itself (500, 413) when nothing has been sent yet. */
-  sendServerResponse(code: number, detail?: string, closeConnection = false): void {
-    const response = serverResponse(code, detail);
-    this.headersSent = true;
-    this.sentStatus = code;
-    this.bodyBytes = this.isHead ? 0 : response.body.byteLength;
-    this.transport.sendWhole(response.head, this.isHead ? null : response.body, response.body.byteLength, closeConnection);
-    this.finish();
   }
 
   /** A request whose framing is ambiguous: refused before the app sees it (docs/spec.md §8). */
-  refuseAmbiguousFraming(reason: string): void {
-    const response = serverResponse(400, reason);
-    this.headersSent = true;
-    this.sentStatus = 400;
-    this.runtime.logger.log('info', `${this.requestLabel()}: refused: ${reason}`);
-    this.transport.refuse(response.head, response.body);
-    this.finish();
+  refuseAmbiguousFraming(): void {
+    this.wire.refuseAmbiguousFraming(this.requestLabel());
   }
 
   private stopIterating(): void {
@@ -428,19 +374,14 @@ export class Exchange implements ExchangeEvents, InputOwner {
     }
   }
 
-  private finish(): void {
-    if (this.phase === Phase.Finished) return;
-    this.phase = Phase.Finished;
+  /** The wire's last word was said: release whoever waits, and call the body's close(). */
+  responseOver(): void {
     this.wakeDrainWaiter();
     // An app still reading the request body must not wait forever for bytes nobody will read.
     // (Checked first: an Error captures a stack trace, far too costly for every request.)
     const input = this.input;
     if (input !== null && !input.isSettled) input.fail(new Error('the response ended before the request body was read to its end'));
     this.callClose();
-    if (this.runtime.logger.accessEnabled) {
-      const sentBytes = this.isHead || isBodiless(this.sentStatus) ? 0 : this.bodyBytes;
-      this.runtime.logAccess(this.environ, this.sentStatus, sentBytes);
-    }
   }
 
   private callClose(): void {
@@ -475,16 +416,16 @@ export class Exchange implements ExchangeEvents, InputOwner {
   // --- events from the acceptor --------------------------------------------------------------
 
   onAbort(): void {
-    if (this.phase === Phase.Finished) return;
+    if (this.wire.done) return;
     this.clientGone = true;
     this.input?.fail(new Error('the client disconnected before the request body was complete'));
     this.runtime.logger.log('debug', `${this.requestLabel()}: the client disconnected before the response ended`);
     this.stopIterating();
-    this.finish();
+    this.wire.abandon();
   }
 
   onDrain(): void {
-    if (this.phase === Phase.Finished) return;
+    if (this.wire.done) return;
     if (this.drainWaiter !== null) {
       this.wakeDrainWaiter();
     } else if (this.syncIterator !== null) {
@@ -495,7 +436,7 @@ export class Exchange implements ExchangeEvents, InputOwner {
   // --- the request body (InputOwner) ---------------------------------------------------------
 
   onInputComplete(): void {
-    if (!this.appCalled && this.phase === Phase.Running) this.run();
+    if (!this.appCalled && this.wire.state === WireState.Idle) this.run();
   }
 
   onInputOverflow(): void {
@@ -503,9 +444,9 @@ export class Exchange implements ExchangeEvents, InputOwner {
   }
 
   rejectOversizedBody(): void {
-    if (this.phase === Phase.Finished) return;
+    if (this.wire.done) return;
     // The rest of the body is never read, so the connection cannot carry another request.
-    this.sendServerResponse(413, `The request body is larger than this server accepts (${this.runtime.maxBodySize} bytes).`, true);
+    this.wire.serverAnswer(413, `The request body is larger than this server accepts (${this.runtime.maxBodySize} bytes).`, true);
   }
 
   pauseInput(): void {

@@ -3,10 +3,10 @@
  * decides how the body reaches the app (none, buffered, streamed), runs the exchange, and asks
  * the transport for connection events only when the response outlives `dispatch`.
  */
-import type { Environ, GatewayApp, InputMode } from '../spec/types.js';
+import type { GatewayApp, InputMode } from '../spec/types.js';
 import type { Logger } from '../server/logger.js';
-import { formatAccessLine } from './access-log.js';
-import { buildEnviron, type BodyFraming, type EnvironDefaults } from './environ.js';
+import { buildEnviron, type EnvironDefaults } from './environ.js';
+import { hasBody, type BodyFraming } from './framing.js';
 import { createErrorStream } from './errors-stream.js';
 import { Exchange } from './exchange.js';
 import { RequestInput } from './input.js';
@@ -33,7 +33,6 @@ export interface GatewayRuntime {
   readonly debug: boolean;
   /** Validated response heads, shared by every exchange of this server. */
   readonly heads: ResponseHeadCache;
-  logAccess(environ: Environ, status: number, bytes: number): void;
 }
 
 /**
@@ -89,9 +88,9 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     // The access line is written after the response ended; settle a lazy REMOTE_ADDR first.
     if (this.logger.accessEnabled) void environ.REMOTE_ADDR;
     if (framing.ambiguous) {
-      // uWS takes the first of several Content-Length headers; node:http refuses them itself.
-      exchange.refuseAmbiguousFraming('the request has more than one Content-Length header');
-    } else if (!framing.chunked && framing.contentLength <= 0) {
+      // uWS takes the first of several Content-Length headers; llhttp refuses them itself.
+      exchange.refuseAmbiguousFraming();
+    } else if (!hasBody(framing)) {
       exchange.run();
     } else if (this.inputMode === 'stream') {
       const input = new RequestInput(exchange, 'stream', Infinity);
@@ -109,9 +108,5 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
       transport.readBody(input);
     }
     if (!exchange.finished) transport.watch(exchange);
-  }
-
-  logAccess(environ: Environ, status: number, bytes: number): void {
-    this.logger.access(formatAccessLine(environ, status, bytes));
   }
 }

@@ -6,10 +6,10 @@
  * a single `http.response.body` without `more_body` is sent in one burst with its length (the
  * common case), anything else streams with the transport's backpressure.
  */
-import { formatAccessFields } from '../core/access-log.js';
-import { buildResponseHead, isBodiless, ResponseHeadError, stackOf, type ResponseHead } from '../core/response-head.js';
-import { serverResponse } from '../core/server-responses.js';
+import { hasBody } from '../core/framing.js';
+import { buildResponseHead, ResponseHeadError, stackOf, type ResponseHead } from '../core/response-head.js';
 import type { BodyReceiver, ExchangeEvents, RequestHandler, RequestHead, Transport } from '../core/transport.js';
+import { ResponseWire, type WireOwner } from '../core/wire.js';
 import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types.js';
 import type { HeaderPair } from '../spec/types.js';
 import { statusLine, toHeaderPairs } from './headers.js';
@@ -45,9 +45,9 @@ export class EventHttpHandler implements RequestHandler {
   dispatch(head: RequestHead, transport: Transport): void {
     const facts = this.facts;
     const scope = buildHttpScope(head, this.runtime.defaults, facts);
-    const call = new HttpCall(this.runtime, transport, scope, facts.chunked || facts.contentLength > 0);
+    const call = new HttpCall(this.runtime, transport, scope, hasBody(facts));
     if (facts.ambiguous) {
-      call.refuse('the request has more than one Content-Length header');
+      call.refuse();
       return;
     }
     // Settle a lazily fetched client address while the response is alive (the access log and
@@ -63,12 +63,14 @@ export class EventHttpHandler implements RequestHandler {
   }
 }
 
-class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
+class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwner {
   private state = Response.NotStarted;
   private head: ResponseHead | null = null;
   private trailersDue = false;
-  private sentBytes = 0;
-  private sentStatus = 0;
+  /** HEAD, 204 and 304: body bytes the app sent that the wire does not carry. */
+  private discardedBytes = 0;
+  /** The response on the wire: HEAD/204/304, Content-Length, server answers, access log. */
+  private readonly wire: ResponseWire;
   /** The client is gone or the response is complete: the exchange is over for the transport. */
   private ended = false;
   private clientGone = false;
@@ -96,6 +98,30 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
   ) {
     this.bodyComplete = !hasBody;
     this.bodyDelivered = false;
+    this.wire = new ResponseWire(transport, scope.method === 'HEAD', runtime.logger, this);
+  }
+
+  // --- what the wire needs to know (WireOwner) ------------------------------------------------
+
+  clientAddress(): string {
+    const client = this.scope.client;
+    return client === null ? '-' : client[0];
+  }
+
+  get requestMethod(): string {
+    return this.scope.method;
+  }
+
+  get requestRawPath(): string {
+    return this.scope.raw_path;
+  }
+
+  get requestQuery(): string {
+    return this.scope.query_string;
+  }
+
+  get requestProtocol(): string {
+    return this.scope.http_version === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
   }
 
   get over(): boolean {
@@ -113,13 +139,9 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
     this.transport.readBody(this);
   }
 
-  refuse(reason: string): void {
-    const response = serverResponse(400, reason);
-    this.runtime.logger.log('info', `${this.label()}: refused: ${reason}`);
-    this.sentStatus = 400;
+  refuse(): void {
     this.state = Response.Complete;
-    this.transport.refuse(response.head, response.body);
-    this.end();
+    this.wire.refuseAmbiguousFraming(this.label());
   }
 
   // --- receive() ------------------------------------------------------------------------------
@@ -256,43 +278,30 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
     else throw new ProtocolError(`http.response.body body must be a Uint8Array (or a string, sent as UTF-8); got ${typeof body}`);
     const more = message.more_body === true;
     const head = this.head!;
-    if (this.scope.method === 'HEAD' || isBodiless(head.statusCode)) return this.sendWithoutBody(head, bytes.byteLength, more);
+    const wire = this.wire;
+    if (wire.sendsNoBody(head)) return this.sendWithoutBody(head, bytes.byteLength, more);
     const declared = head.declaredLength;
-    if (declared !== -1 && this.sentBytes + bytes.byteLength > declared) {
+    if (bytes.byteLength > wire.room(head)) {
       // Never send more than announced: the excess would be read as the next response.
       throw new ProtocolError(
-        `http.response.body would take the body to ${this.sentBytes + bytes.byteLength} bytes, past the ` +
+        `http.response.body would take the body to ${wire.bytes + bytes.byteLength} bytes, past the ` +
           `Content-Length of ${declared} given in http.response.start; fix the header or the body`,
       );
     }
     if (state === Response.Started && !more && !this.trailersDue && (declared === -1 || declared === bytes.byteLength)) {
       // The whole body in one message: one burst, length known.
-      this.sentStatus = head.statusCode;
-      this.sentBytes = bytes.byteLength;
       this.state = Response.Complete;
-      this.transport.sendWhole(head, bytes.byteLength === 0 ? null : bytes, bytes.byteLength, false);
-      this.end();
+      wire.sendWhole(head, bytes, bytes.byteLength);
       return Promise.resolve();
     }
     if (state === Response.Started) {
       this.state = Response.Streaming;
-      this.sentStatus = head.statusCode;
-      this.transport.startStream(head, declared);
+      wire.startStream(head);
     }
-    let writable = true;
-    if (bytes.byteLength > 0) {
-      this.sentBytes += bytes.byteLength;
-      writable = this.transport.writeStream(bytes);
-    }
+    const writable = bytes.byteLength > 0 ? wire.writeStream(bytes, bytes.byteLength) : true;
     if (!more) {
-      if (declared !== -1 && this.sentBytes < declared) {
-        const error = new ProtocolError(
-          `the last http.response.body ended the body at ${this.sentBytes} bytes, short of the Content-Length of ` +
-            `${declared}; the connection was closed so the client cannot mistake it for a whole response`,
-        );
-        this.abortResponse();
-        throw error;
-      }
+      // Trailers need a body without Content-Length (checked at the start), so only a response
+      // that ends here can fall short.
       this.state = Response.BodyDone;
       if (!this.trailersDue) this.completeStream(null);
     }
@@ -304,15 +313,10 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
 
   /** HEAD, 204 and 304: the head goes out once the app has finished its (discarded) body. */
   private sendWithoutBody(head: ResponseHead, length: number, more: boolean): Promise<void> {
-    this.sentBytes += length;
+    this.discardedBytes += length;
     if (more) return Promise.resolve();
-    let announced = -1;
-    if (!isBodiless(head.statusCode)) announced = head.declaredLength !== -1 ? head.declaredLength : this.sentBytes;
-    this.sentStatus = head.statusCode;
-    this.sentBytes = 0;
     this.state = Response.Complete;
-    this.transport.sendWhole(head, null, announced, false);
-    this.end();
+    this.wire.sendWhole(head, null, this.discardedBytes);
     return Promise.resolve();
   }
 
@@ -342,8 +346,12 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
 
   private completeStream(trailers: readonly HeaderPair[] | null): void {
     this.state = Response.Complete;
-    this.transport.endStream(trailers);
-    this.end();
+    if (!this.wire.endBody(this.head!, trailers)) {
+      throw new ProtocolError(
+        `the last http.response.body ended the body at ${this.wire.bytes} bytes, short of the Content-Length of ` +
+          `${this.head!.declaredLength}; the connection was closed so the client cannot mistake it for a whole response`,
+      );
+    }
   }
 
   // --- the app's outcome ----------------------------------------------------------------------
@@ -397,19 +405,13 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
   }
 
   private answerServerError(detail: string | undefined): void {
-    const response = serverResponse(500, detail);
-    const isHead = this.scope.method === 'HEAD';
-    this.sentStatus = 500;
-    this.sentBytes = isHead ? 0 : response.body.byteLength;
     this.state = Response.Complete;
-    this.transport.sendWhole(response.head, isHead ? null : response.body, response.body.byteLength, false);
-    this.end();
+    this.wire.serverAnswer(500, detail);
   }
 
   private abortResponse(): void {
     this.state = Response.Complete;
-    this.transport.abort();
-    this.end();
+    this.wire.abort();
   }
 
   private disconnected(what: string): DisconnectedError {
@@ -427,7 +429,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
     const waiter = this.drainWaiter;
     this.drainWaiter = null;
     waiter?.reject(this.disconnected('http.response.body'));
-    this.end();
+    this.wire.abandon();
   }
 
   onDrain(): void {
@@ -438,8 +440,8 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
     }
   }
 
-  /** The exchange is over: wake whoever waits, write the access line. */
-  private end(): void {
+  /** The wire's last word was said: wake whoever waits. */
+  responseOver(): void {
     if (this.ended) return;
     this.ended = true;
     this.queue = [];
@@ -449,14 +451,6 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome {
     if (waiter !== null) {
       this.drainWaiter = null;
       waiter.resolve();
-    }
-    const logger = this.runtime.logger;
-    if (logger.accessEnabled) {
-      const scope = this.scope;
-      const client = scope.client === null ? '-' : scope.client[0];
-      logger.access(
-        formatAccessFields(client, scope.method, scope.raw_path, scope.query_string, `HTTP/${scope.http_version}`, this.sentStatus, this.sentBytes),
-      );
     }
   }
 

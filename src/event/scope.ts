@@ -3,6 +3,7 @@
  * `RequestHead`. Like the environ, each scope comes from one object literal (one hidden class),
  * and on acceptors where the peer address is costly (uWS) `client` is fetched on first read.
  */
+import { noteContentLength, resetFraming, type BodyFraming } from '../core/framing.js';
 import { decodePath } from '../core/path.js';
 import type { PeerAddressSource, RequestHead } from '../core/transport.js';
 import type { AsgiInfo, EventHeader, HttpScope, WebSocketScope } from '../spec/event-types.js';
@@ -21,11 +22,7 @@ export interface ScopeDefaults {
 }
 
 /** What reading the headers learned about the request, beyond the scope. */
-export interface RequestFacts {
-  contentLength: number;
-  chunked: boolean;
-  /** More than one Content-Length: refused, as in the gateway (docs/spec.md §8). */
-  ambiguous: boolean;
+export interface RequestFacts extends BodyFraming {
   /** The raw Sec-WebSocket-Protocol values (websocket scopes). */
   protocols: string;
 }
@@ -37,8 +34,7 @@ let facts: RequestFacts = { contentLength: -1, chunked: false, ambiguous: false,
 function visitHeader(lowerName: string, value: string): void {
   headers.push([lowerName, value]);
   if (lowerName === 'content-length') {
-    if (facts.contentLength !== -1) facts.ambiguous = true;
-    facts.contentLength = Number(value);
+    noteContentLength(facts, value);
   } else if (lowerName === 'transfer-encoding') {
     facts.chunked = true;
   } else if (lowerName === 'sec-websocket-protocol') {
@@ -48,9 +44,7 @@ function visitHeader(lowerName: string, value: string): void {
 
 function readHeaders(head: RequestHead, factsOut: RequestFacts): EventHeader[] {
   const list: EventHeader[] = [];
-  factsOut.contentLength = -1;
-  factsOut.chunked = false;
-  factsOut.ambiguous = false;
+  resetFraming(factsOut);
   factsOut.protocols = '';
   headers = list;
   facts = factsOut;
