@@ -271,9 +271,10 @@ describeBackends('transport regressions on %s', (backend) => {
       () => false,
     );
     if (traitsOf(backend).pipelinesAsync) {
-      // node:http dispatches both pipelined requests at once; /b's response waits behind /a's.
+      // /a streams; node:http also starts /b at once (its response waits behind /a's), llhttp
+      // holds /b until /a's response is over (here: never).
       expect(streaming).toBe(true);
-      expect(created).toEqual(['/a', '/b']);
+      expect(created[0]).toBe('/a');
     }
     // (uWS denies async pipelining: it closes the connection with nothing sent, and /b never
     // reaches the app; see protocol.test.ts. Whatever bodies exist must still be closed once.)
@@ -331,12 +332,14 @@ describeBackends('transport regressions on %s', (backend) => {
     await conn.waitFor(() => conn.closed, 1000).catch(() => {});
     const text = conn.pending().toString('latin1');
     expect(text.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
-    const afterHead = text.slice(text.indexOf('\r\n\r\n') + 4);
-    expect(afterHead).not.toContain('HTTP/1.1 400');
-    expect(afterHead).not.toContain('Bad Request');
-    // node: nothing at all is spliced in. (uWS answers what it takes for an HTTP/1.0 request with
-    // its own 505 page, which tsgi does not control.)
-    if (traitsOf(backend).http10) expect(afterHead).not.toContain('HTTP/1.1');
+    // The chunked body holds nothing but the app's parts: no answer to the garbage inside it.
+    const { body, rest } = chunkedPrefix(text.slice(text.indexOf('\r\n\r\n') + 4));
+    expect(['part1\n', 'part1\npart2\n']).toContain(body);
+    // After the response, if anything: node cuts the stream (nothing follows); llhttp finishes
+    // the response, then answers the garbage 400 in its turn; uWS answers it with its own 505
+    // page, as for an HTTP/1.0 request, which tsgi does not control.
+    if (rest !== '') expect(rest).toMatch(/^HTTP\/1\.1 (400 Bad Request|505 HTTP Version Not Supported)\r\n/);
+    if (traitsOf(backend).answersMalformed && rest !== '') expect(rest).toContain('Connection: close\r\n');
   });
 
   // 9. uws: REMOTE_ADDR was settled after the client had gone, which logged a warning.
@@ -500,3 +503,18 @@ describe('tsgi command line regressions', () => {
     await expectServes(['--bind', '127.0.0.1:0', '--', 'examples/hello.mjs']);
   });
 });
+
+/** The chunks of a chunked body at the start of `text`, and what follows its last chunk. */
+function chunkedPrefix(text: string): { body: string; rest: string } {
+  let body = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = text.indexOf('\r\n', at);
+    if (lineEnd === -1) return { body, rest: '' };
+    const size = parseInt(text.slice(at, lineEnd), 16);
+    if (Number.isNaN(size)) return { body, rest: '' };
+    if (size === 0) return { body, rest: text.slice(lineEnd + 4) };
+    body += text.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}

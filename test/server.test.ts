@@ -190,7 +190,7 @@ describe('serve() argument validation', () => {
   it.each([
     [{ port: -1 }, 'port must be an integer from 0 to 65535; got -1'],
     [{ port: 70000 }, 'port must be an integer from 0 to 65535; got 70000'],
-    [{ backend: 'nope' }, 'backend must be one of auto, uws, node; got "nope"'],
+    [{ backend: 'nope' }, 'backend must be one of auto, llhttp, uws, node; got "nope"'],
     [{ logLevel: 'loud' }, 'logLevel must be one of critical, error, warning, info, debug; got "loud"'],
     [{ maxBodySize: -5 }, 'maxBodySize must be an integer from 0 to'],
   ])('rejects %j with a clear message', async (options, message) => {

@@ -48,3 +48,16 @@ export function refusal(code: number, detail?: string): Buffer {
   const response = serverResponse(code, detail);
   return closingResponse(response.head.status, response.head.headers, response.body);
 }
+
+/** The status for an llhttp parse error code: 431 for an oversized head, 505 for a bad version, else 400. */
+function statusForParseError(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'HPE_INVALID_VERSION') return 505;
+  return 400;
+}
+
+/** The answer to a request llhttp could not parse, naming what it found wrong. */
+export function parseErrorRefusal(code: string | undefined, reason: string | undefined): Buffer {
+  const what = reason === undefined || reason === '' ? code : `${reason} (${code})`;
+  return refusal(statusForParseError(code), `The request could not be parsed: ${what}.`);
+}

@@ -7,11 +7,18 @@
  * `exchangeEnded` for it, exactly once: when its response ended or its connection went away, and
  * for a websocket when the upgrade was refused or the open connection closed.
  */
+import { serverResponse } from '../core/server-responses.js';
 import type { RequestHead, Transport } from '../core/transport.js';
 import type { WebSocketUpgrade } from '../core/websocket-transport.js';
 import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from './types.js';
 
 const NO_BODY = new Uint8Array(0);
+
+/** `METHOD target HTTP/1.1`, without its CRLF (an absolute-form target counts its path only). */
+export function requestLineLength(head: RequestHead): number {
+  const target = head.query === '' ? head.rawPath.length : head.rawPath.length + 1 + head.query.length;
+  return head.method.length + 1 + target + 9;
+}
 
 export abstract class AcceptorBase implements Acceptor {
   /** Shutting down: responses close their connection, new websockets are told to go away. */
@@ -21,7 +28,7 @@ export abstract class AcceptorBase implements Acceptor {
   private whenIdle: (() => void) | null = null;
 
   constructor(
-    protected readonly options: AcceptorOptions,
+    readonly options: AcceptorOptions,
     protected readonly log: AcceptorLog,
   ) {}
 
@@ -36,9 +43,18 @@ export abstract class AcceptorBase implements Acceptor {
    */
   protected abstract bind(webSockets: boolean, onListening: (port: number) => void): Promise<number>;
 
-  /** Hands one request to the core. A throw there is a tsgi bug: logged, the exchange aborted. */
+  /**
+   * Hands one request to the core, or answers 414 when its request line is over the limit. A
+   * throw in the core is a tsgi bug: logged, the exchange aborted.
+   */
   protected dispatchRequest(head: RequestHead, transport: Transport): void {
     this.inFlight++;
+    if (requestLineLength(head) > this.options.limitRequestLine) {
+      const response = serverResponse(414, `The request line is longer than this server accepts (${this.options.limitRequestLine} bytes).`);
+      this.log.info(`${head.method} ${head.rawPath.slice(0, 64)}…: refused: the request line is over ${this.options.limitRequestLine} bytes`);
+      transport.sendWhole(response.head, response.body, response.body.byteLength, true);
+      return;
+    }
     try {
       this.handlers!.request.dispatch(head, transport);
     } catch (error) {
@@ -65,6 +81,10 @@ export abstract class AcceptorBase implements Acceptor {
 
   internalError(message: string): void {
     this.log.internalError(message);
+  }
+
+  clientTimedOut(message: string): void {
+    this.log.info(message);
   }
 
   /**

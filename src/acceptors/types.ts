@@ -7,14 +7,29 @@ export interface AcceptorOptions {
   port: number;
   /** Largest request line plus headers, in bytes (431 beyond). */
   maxHeaderSize: number;
+  /** Longest request line, in bytes (414 beyond). */
+  limitRequestLine: number;
+  /** Connection timeouts, in seconds (docs/spec.md §8 says which backend honours which). */
+  timeouts: ConnectionTimeouts;
   /** Applied to every websocket when an upgrade handler is given. */
   webSocket: WebSocketLimits;
+}
+
+export interface ConnectionTimeouts {
+  /** An idle keep-alive connection is closed. */
+  keepAlive: number;
+  /** A request head that started arriving must be complete (408 beyond). */
+  head: number;
+  /** A request body the app waits for may stall this long (408, or a cut once answering). */
+  body: number;
 }
 
 /** Where an acceptor reports what goes wrong inside tsgi itself (never the app's faults). */
 export interface AcceptorLog {
   internalError(message: string): void;
   warning(message: string): void;
+  /** Things clients do that the operator may want to know about (a timeout, a refused request). */
+  info(message: string): void;
 }
 
 /** What the core gives an acceptor to serve. */

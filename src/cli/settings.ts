@@ -13,7 +13,14 @@ import {
 } from '../server/config.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
-import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
+import {
+  DEFAULT_LIMIT_REQUEST_LINE,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_TIMEOUT_BODY,
+  DEFAULT_TIMEOUT_HEAD,
+  DEFAULT_TIMEOUT_KEEP_ALIVE,
+} from '../spec/constants.js';
 
 export interface CliSettings {
   bind: string;
@@ -29,6 +36,10 @@ export interface CliSettings {
   debug: boolean;
   maxBodySize: number;
   maxHeaderSize: number;
+  limitRequestLine: number;
+  timeoutKeepAlive: number;
+  timeoutHead: number;
+  timeoutBody: number;
   gracefulTimeout: number;
 }
 
@@ -106,6 +117,38 @@ export const SETTINGS: readonly Setting[] = [
     metavar: 'BYTES',
     default: DEFAULT_MAX_HEADER_SIZE,
     help: 'Largest request line plus headers; 431 beyond.',
+  },
+  {
+    key: 'limitRequestLine',
+    flag: '--limit-request-line',
+    kind: 'integer',
+    metavar: 'BYTES',
+    default: DEFAULT_LIMIT_REQUEST_LINE,
+    help: 'Longest request line (method, target, version); 414 beyond (431 past --max-header-size).',
+  },
+  {
+    key: 'timeoutKeepAlive',
+    flag: '--timeout-keep-alive',
+    kind: 'integer',
+    metavar: 'SECONDS',
+    default: DEFAULT_TIMEOUT_KEEP_ALIVE,
+    help: 'Close a keep-alive connection idle this long between requests (llhttp, node; uws keeps its own ~10 s).',
+  },
+  {
+    key: 'timeoutHead',
+    flag: '--timeout-head',
+    kind: 'integer',
+    metavar: 'SECONDS',
+    default: DEFAULT_TIMEOUT_HEAD,
+    help: 'A request head must arrive within this long of its first byte, else 408 and close: slowloris (llhttp, node).',
+  },
+  {
+    key: 'timeoutBody',
+    flag: '--timeout-body',
+    kind: 'integer',
+    metavar: 'SECONDS',
+    default: DEFAULT_TIMEOUT_BODY,
+    help: 'A request body the app is waiting for may stall this long, else 408 (or a cut connection) (llhttp, node).',
   },
   {
     key: 'wsMaxMessageSize',

@@ -19,6 +19,8 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
     host: config.host,
     port: config.port,
     maxHeaderSize: config.maxHeaderSize,
+    limitRequestLine: config.limitRequestLine,
+    timeouts: { keepAlive: config.timeoutKeepAlive, head: config.timeoutHead, body: config.timeoutBody },
     webSocket: {
       maxMessageSize: config.wsMaxMessageSize,
       idleTimeout: config.wsIdleTimeout,
@@ -29,6 +31,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
   const log = {
     internalError: (message: string): void => logger.log('error', message),
     warning: (message: string): void => logger.log('warning', message),
+    info: (message: string): void => logger.log('info', message),
   };
   if (choice !== 'auto') {
     const backend = findBackend(choice)!;

@@ -2,7 +2,14 @@
  * Server options, validated once into one frozen object. Nothing downstream re-reads argv or
  * the environment; the CLI and `serve()` both come through `resolveConfig`.
  */
-import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE } from '../spec/constants.js';
+import {
+  DEFAULT_LIMIT_REQUEST_LINE,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_TIMEOUT_BODY,
+  DEFAULT_TIMEOUT_HEAD,
+  DEFAULT_TIMEOUT_KEEP_ALIVE,
+} from '../spec/constants.js';
 import { INTERFACES, type InterfaceChoice } from '../event/interface.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { BACKEND_NAMES, type BackendName } from '../acceptors/registry.js';
@@ -29,6 +36,14 @@ export interface ServeOptions {
   maxBodySize?: number;
   /** Largest request line plus headers (default 16 KiB); 431 beyond. */
   maxHeaderSize?: number;
+  /** Longest request line, method and target and version (default 8190 bytes); 414 beyond. */
+  limitRequestLine?: number;
+  /** Seconds a keep-alive connection may sit idle between requests (default 5). */
+  timeoutKeepAlive?: number;
+  /** Seconds a request head may take to arrive once it started (default 10): 408 beyond. */
+  timeoutHead?: number;
+  /** Seconds a request body may stall while the app waits for it (default 30): 408 beyond. */
+  timeoutBody?: number;
   /** Error-log threshold (default `info`). */
   logLevel?: LogLevel;
   /** Write a Common Log Format line per response to stdout (default false). */
@@ -66,6 +81,10 @@ export interface ServerConfig {
   readonly backend: BackendChoice;
   readonly maxBodySize: number;
   readonly maxHeaderSize: number;
+  readonly limitRequestLine: number;
+  readonly timeoutKeepAlive: number;
+  readonly timeoutHead: number;
+  readonly timeoutBody: number;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
   readonly debug: boolean;
@@ -114,6 +133,10 @@ export function resolveConfig(options: ServeOptions = {}): ServerConfig {
     backend: oneOf('backend', options.backend ?? 'auto', BACKEND_CHOICES),
     maxBodySize: integerIn('maxBodySize', options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE, 0, Number.MAX_SAFE_INTEGER),
     maxHeaderSize: integerIn('maxHeaderSize', options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024),
+    limitRequestLine: integerIn('limitRequestLine', options.limitRequestLine ?? DEFAULT_LIMIT_REQUEST_LINE, 64, 1024 * 1024),
+    timeoutKeepAlive: integerIn('timeoutKeepAlive', options.timeoutKeepAlive ?? DEFAULT_TIMEOUT_KEEP_ALIVE, 1, 3600),
+    timeoutHead: integerIn('timeoutHead', options.timeoutHead ?? DEFAULT_TIMEOUT_HEAD, 1, 3600),
+    timeoutBody: integerIn('timeoutBody', options.timeoutBody ?? DEFAULT_TIMEOUT_BODY, 1, 3600),
     logLevel: oneOf('logLevel', options.logLevel ?? 'info', LOG_LEVELS),
     accessLog: options.accessLog === true,
     debug: options.debug === true,

@@ -27,3 +27,13 @@ export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 
 /** The product token sent in `Server` unless the app sets its own. */
 export const SERVER_SOFTWARE = 'tsgi';
+
+/**
+ * Connection timeouts, in seconds: a keep-alive connection idle between requests (uvicorn's
+ * default), a request head that trickles in (slowloris), a request body that stops arriving.
+ */
+export const DEFAULT_TIMEOUT_KEEP_ALIVE = 5;
+export const DEFAULT_TIMEOUT_HEAD = 10;
+export const DEFAULT_TIMEOUT_BODY = 30;
+/** The longest request line (method, target, version) before 414; nginx's and gunicorn's 8 KiB. */
+export const DEFAULT_LIMIT_REQUEST_LINE = 8190;

@@ -4,31 +4,35 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { refusal } from '../http1.js';
+import { parseErrorRefusal, refusal } from '../http1.js';
 import { AcceptorBase } from '../lifecycle.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
 import { NodeTransport, type NodeTransportHost } from './transport.js';
-import { NodeWebSockets } from './websockets.js';
-
-/** The status the server answers a parse error with, from llhttp's error code. */
-function statusForClientError(code: string | undefined): number {
-  if (code === 'HPE_HEADER_OVERFLOW') return 431;
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
-  return 400;
-}
+import { SocketWebSockets } from '../ws/websockets.js';
 
 export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
+  readonly bodyTimeoutMs: number;
   private readonly server: http.Server;
-  private webSockets: NodeWebSockets | null = null;
+  private webSockets: SocketWebSockets | null = null;
   private readonly head = new NodeHead();
   private serverClosed: Promise<void> = Promise.resolve();
 
   constructor(options: AcceptorOptions, log: AcceptorLog) {
     super(options, log);
+    this.bodyTimeoutMs = options.timeouts.body * 1000;
+    const { keepAlive, head } = options.timeouts;
     this.server = http.createServer({
       maxHeaderSize: options.maxHeaderSize,
       requireHostHeader: true,
+      keepAliveTimeout: keepAlive * 1000,
+      // Node's headersTimeout counts from a request's first byte: the slowloris guard. Its
+      // requestTimeout (a cap on a whole upload) is off: a body is guarded by its stalls instead
+      // (NodeTransport), so a large upload at a steady pace is never cut.
+      headersTimeout: head * 1000,
+      requestTimeout: 0,
+      // How often Node checks those; its default (30 s) would make a 10 s timeout a 40 s one.
+      connectionsCheckingInterval: 1000,
     });
     this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, false));
     // Answering 100 Continue is deferred until the core decides to read the body, so a body
@@ -40,9 +44,9 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
     if (webSockets) {
       // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
-      const sockets = new NodeWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
+      const sockets = new SocketWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
       this.webSockets = sockets;
-      this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => sockets.onUpgrade(req, socket, head));
+      this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, bodyHead: Buffer) => this.onUpgrade(sockets, req, socket, bodyHead));
     }
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
@@ -68,6 +72,13 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     head.rawHeaders = [];
   }
 
+  private onUpgrade(sockets: SocketWebSockets, req: http.IncomingMessage, socket: Socket, bodyHead: Buffer): void {
+    const head = this.head;
+    head.fill(req);
+    sockets.onUpgrade(req, head, socket, bodyHead);
+    head.rawHeaders = [];
+  }
+
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     // A response already under way on this connection (pipelining) must not get an error
     // response spliced into its body: cut the connection instead.
@@ -76,7 +87,12 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
       socket.destroy();
       return;
     }
-    socket.end(refusal(statusForClientError(error.code)));
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      this.clientTimedOut(`${socket.remoteAddress ?? ''}: the request head took longer than ${this.options.timeouts.head} s; answered 408`);
+      socket.end(refusal(408, `The request head did not arrive within ${this.options.timeouts.head} s.`));
+    } else {
+      socket.end(parseErrorRefusal(error.code, (error as { reason?: string }).reason));
+    }
   }
 
   protected stopAccepting(): void {

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BodyChunk, HeaderPair } from '../../spec/types.js';
 import { httpDate } from '../../core/date.js';
 import type { ResponseHead } from '../../core/response-head.js';
+import { serverResponse } from '../../core/server-responses.js';
 import type { BodyReceiver, ExchangeEvents, Transport } from '../../core/transport.js';
 
 const EMPTY = new Uint8Array(0);
@@ -18,6 +19,10 @@ export interface NodeTransportHost {
   readonly closing: boolean;
   /** Called once when the exchange is over (ended or aborted), for the in-flight count. */
   exchangeEnded(): void;
+  /** How long a request body the app waits for may stall. */
+  readonly bodyTimeoutMs: number;
+  /** A client broke a timeout (logged at info: the client's doing, not the app's). */
+  clientTimedOut(message: string): void;
 }
 
 /** What this transport caches in `head.wire`: the reason phrase and the flattened headers. */
@@ -52,6 +57,8 @@ export class NodeTransport implements Transport {
   private receiver: BodyReceiver | null = null;
   private drainHooked = false;
   private onSocketClose: (() => void) | null = null;
+  /** Armed while the app waits for body bytes (reading, not paused, body not complete). */
+  private stallTimer: NodeJS.Timeout | null = null;
   /** When the client sent `Expect: 100-continue`, the 100 goes out only if the body is wanted. */
   expectsContinue = false;
 
@@ -69,16 +76,55 @@ export class NodeTransport implements Transport {
     this.receiver = receiver;
     // Node hands each 'data' event a fresh Buffer, so chunks can be kept without copying.
     // After the response ended the rest of the body is read and dropped (markDone).
-    this.req.on('data', (chunk: Buffer) => this.receiver?.onBodyChunk(chunk, false));
-    this.req.on('end', () => this.receiver?.onBodyChunk(EMPTY, true));
+    this.req.on('data', (chunk: Buffer) => {
+      this.stallTimer?.refresh();
+      this.receiver?.onBodyChunk(chunk, false);
+    });
+    this.req.on('end', () => {
+      this.disarmStall();
+      this.receiver?.onBodyChunk(EMPTY, true);
+    });
+    this.armStall();
   }
 
   pauseBody(): void {
-    if (!this.done) this.req.pause();
+    if (this.done) return;
+    // A body the app is not reading is not stalling.
+    this.disarmStall();
+    this.req.pause();
   }
 
   resumeBody(): void {
-    if (!this.done) this.req.resume();
+    if (this.done) return;
+    this.req.resume();
+    this.armStall();
+  }
+
+  private armStall(): void {
+    if (this.stallTimer !== null || this.req.complete) return;
+    this.stallTimer = setTimeout(() => this.onStall(), this.host.bodyTimeoutMs).unref();
+  }
+
+  private disarmStall(): void {
+    if (this.stallTimer === null) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+  }
+
+  /** No body bytes for the whole body timeout while the app waited: 408 if nothing was sent, else a cut. */
+  private onStall(): void {
+    this.stallTimer = null;
+    if (this.done || this.req.complete) return;
+    const seconds = this.host.bodyTimeoutMs / 1000;
+    if (this.res.headersSent) {
+      this.host.clientTimedOut(`${this.req.method ?? ''} ${this.req.url ?? ''}: the request body stalled for ${seconds} s after the response started; the connection was closed`);
+      this.abort();
+    } else {
+      this.host.clientTimedOut(`${this.req.method ?? ''} ${this.req.url ?? ''}: the request body stalled for ${seconds} s; answered 408`);
+      const response = serverResponse(408, `No request body bytes arrived for ${seconds} s.`);
+      this.sendWhole(response.head, response.body, response.body.byteLength, true);
+    }
+    this.events?.onAbort();
   }
 
   watch(events: ExchangeEvents): void {
@@ -164,6 +210,7 @@ export class NodeTransport implements Transport {
   private markDone(): void {
     if (this.done) return;
     this.done = true;
+    this.disarmStall();
     this.host.exchangeEnded();
     const wasReading = this.receiver !== null;
     this.receiver = null;

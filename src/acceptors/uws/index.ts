@@ -1,4 +1,5 @@
 /** The uws backend: uWebSockets.js, a native C++ HTTP stack (opt-in). */
+import { DEFAULT_TIMEOUT_BODY, DEFAULT_TIMEOUT_HEAD, DEFAULT_TIMEOUT_KEEP_ALIVE } from '../../spec/constants.js';
 import type { Backend } from '../types.js';
 import { loadUws, UwsAcceptor } from './acceptor.js';
 
@@ -29,6 +30,14 @@ export const uws = {
     servesOtherUpgrades: true,
   },
   async open(options, log) {
+    // uWS closes a connection idle for about 10 s, whatever the state; it has no other timers.
+    const { keepAlive, head, body } = options.timeouts;
+    if (keepAlive !== DEFAULT_TIMEOUT_KEEP_ALIVE || head !== DEFAULT_TIMEOUT_HEAD || body !== DEFAULT_TIMEOUT_BODY) {
+      throw new Error(
+        'uWebSockets.js has one fixed idle timeout (about 10 s) and cannot apply --timeout-keep-alive, ' +
+          '--timeout-head or --timeout-body; use --backend llhttp or --backend node to set them',
+      );
+    }
     let module;
     try {
       module = await loadUws(options.maxHeaderSize);

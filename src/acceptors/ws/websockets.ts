@@ -1,19 +1,18 @@
 /**
- * Websockets on the node backend, with the `ws` package doing the framing: the http server's
- * 'upgrade' event, an upgrade request waiting for the app's decision (`NodeUpgrade`), and an
- * open websocket (`NodeLink`).
+ * Websockets for the backends that hand over a raw socket (node, llhttp), with the `ws` package
+ * doing the framing: an upgrade request waiting for the app's decision (`SocketUpgrade`), and an
+ * open websocket (`SocketLink`).
  *
- * What this file adds to `ws`, so the node backend behaves like the uws one:
+ * What this file adds to `ws`, so these backends behave like the uws one:
  * - the decision is the app's and comes later, so the raw socket is watched meanwhile (a client
  *   that leaves is reported) and the 101, or a plain HTTP refusal, is written when it comes;
- * - the idle timeout with keep-alive pings (node-ws-idle.ts);
+ * - the idle timeout with keep-alive pings (idle.ts);
  * - backpressure by `maxBackpressure`: a send that leaves more than that queued returns false,
  *   and the drain is reported when that send has been written to the kernel;
  * - shutdown: 1001 close frames, then whatever is left is cut at the end of the grace period.
  *
- * Node 20 hands every request with an Upgrade header to the 'upgrade' listener, so requests that
- * are not websocket handshakes (h2c, or a malformed handshake) are answered 400 here instead of
- * reaching the app as plain requests; only the uws backend can do that.
+ * A request that asks for another protocol (h2c) or is a malformed handshake is answered 400
+ * here: node:http hands every request with an Upgrade header to its 'upgrade' listener.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -27,10 +26,16 @@ import type {
 } from '../../core/websocket-transport.js';
 import type { HeaderPair } from '../../spec/types.js';
 import { closingResponse } from '../http1.js';
-import { NodeHead } from './head.js';
-import { IdleSweeper, type IdleTracked } from './websocket-idle.js';
+import { IdleSweeper, type IdleTracked } from './idle.js';
 
-export interface NodeWebSocketHost {
+/** An upgrade request as its backend parsed it. */
+export interface UpgradeRequest {
+  /** What `ws` reads to complete the handshake: the method and the headers, names lower-case. */
+  readonly method?: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface SocketWebSocketHost {
   readonly closing: boolean;
   /** Once per upgrade handed to the core: refused, abandoned, or the open websocket closed. */
   exchangeEnded(): void;
@@ -47,9 +52,9 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const NOOP = (): void => {};
 
 /** Why `req` is not a websocket handshake tsgi can pass to the app, or null when it is one. */
-function handshakeProblem(req: IncomingMessage): { status: string; message: string; headers: HeaderPair[] } | null {
+function handshakeProblem(req: UpgradeRequest): { status: string; message: string; headers: HeaderPair[] } | null {
   const upgrade = req.headers.upgrade;
-  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+  if (typeof upgrade !== 'string' || upgrade.toLowerCase() !== 'websocket') {
     return {
       status: '400 Bad Request',
       message: `this server upgrades connections only to websocket, not to ${JSON.stringify(upgrade ?? '')}; send the request without an Upgrade header`,
@@ -60,7 +65,7 @@ function handshakeProblem(req: IncomingMessage): { status: string; message: stri
     return { status: '400 Bad Request', message: `a websocket handshake must be a GET, not ${req.method ?? ''}`, headers: [] };
   }
   const key = req.headers['sec-websocket-key'];
-  if (key === undefined || !KEY.test(key)) {
+  if (typeof key !== 'string' || !KEY.test(key)) {
     return { status: '400 Bad Request', message: 'missing or invalid Sec-WebSocket-Key header', headers: [] };
   }
   const version = req.headers['sec-websocket-version'];
@@ -81,19 +86,18 @@ function writeRawResponse(socket: Socket, status: string, headers: readonly Head
   socket.end(closingResponse(status, headers, body));
 }
 
-export class NodeWebSockets {
+export class SocketWebSockets {
   private readonly wss: WebSocketServer;
-  private readonly head = new NodeHead();
   /** Upgrade requests waiting for the app, and open websockets: what shutdown must end. */
-  private readonly pending = new Set<NodeUpgrade>();
-  private readonly links = new Set<NodeLink>();
+  private readonly pending = new Set<SocketUpgrade>();
+  private readonly links = new Set<SocketLink>();
   readonly sweeper: IdleSweeper;
   /** The decision for the request `ws` is completing (its hooks get only the request). */
-  private handshaking: NodeUpgrade | null = null;
+  private handshaking: SocketUpgrade | null = null;
 
   constructor(
     readonly limits: WebSocketLimits,
-    readonly host: NodeWebSocketHost,
+    readonly host: SocketWebSocketHost,
     private readonly dispatch: DispatchUpgrade,
   ) {
     this.sweeper = new IdleSweeper(limits);
@@ -110,32 +114,34 @@ export class NodeWebSockets {
     });
   }
 
-  onUpgrade(req: IncomingMessage, socket: Socket, bodyHead: Buffer): void {
+  /**
+   * One upgrade request on a socket its backend has let go of; `bodyHead` holds the bytes read
+   * past the request head. `head` is the request as the core sees it, valid during this call.
+   */
+  onUpgrade(req: UpgradeRequest, head: RequestHead, socket: Socket, bodyHead: Buffer): void {
     const problem = handshakeProblem(req);
     if (problem !== null) {
       const headers: HeaderPair[] = [['Content-Type', 'text/plain; charset=utf-8'], ...problem.headers];
       writeRawResponse(socket, problem.status, headers, Buffer.from(problem.message + '\n', 'utf8'));
       return;
     }
-    const head = this.head;
-    head.fill(req);
-    const upgrade = new NodeUpgrade(req, socket, bodyHead, this);
+    const upgrade = new SocketUpgrade(req, socket, bodyHead, this);
     this.pending.add(upgrade);
     this.dispatch(head, upgrade);
-    head.rawHeaders = [];
   }
 
-  settled(upgrade: NodeUpgrade): void {
+  settled(upgrade: SocketUpgrade): void {
     this.pending.delete(upgrade);
   }
 
   /** Completes an accepted handshake; false when `ws` could not (the socket died meanwhile). */
-  handshake(upgrade: NodeUpgrade, req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+  handshake(upgrade: SocketUpgrade, req: UpgradeRequest, socket: Socket, head: Buffer): boolean {
     let opened = false;
     this.handshaking = upgrade;
     try {
       // Synchronous with these options (no verifyClient): the callback runs before this returns.
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws reads only the method and the headers of the request it is given.
+      this.wss.handleUpgrade(req as IncomingMessage, socket, head, (ws) => {
         opened = true;
         this.opened(upgrade.events!, ws);
       });
@@ -146,7 +152,7 @@ export class NodeWebSockets {
   }
 
   private opened(events: WebSocketEvents, ws: WebSocket): void {
-    const link = new NodeLink(ws, events, this);
+    const link = new SocketLink(ws, events, this);
     this.links.add(link);
     this.sweeper.add(link);
     events.onOpen(link);
@@ -154,7 +160,7 @@ export class NodeWebSockets {
     if (this.host.closing) link.close(GOING_AWAY, 'server shutting down');
   }
 
-  linkClosed(link: NodeLink): void {
+  linkClosed(link: SocketLink): void {
     this.links.delete(link);
     this.sweeper.delete(link);
     this.host.exchangeEnded();
@@ -179,7 +185,7 @@ const enum Decision {
   Abandoned,
 }
 
-class NodeUpgrade implements WebSocketUpgrade {
+class SocketUpgrade implements WebSocketUpgrade {
   events: WebSocketEvents | null = null;
   subprotocol: string | null = null;
   headers: readonly HeaderPair[] = [];
@@ -194,10 +200,10 @@ class NodeUpgrade implements WebSocketUpgrade {
   private readonly onGone = (): void => this.abandon();
 
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: UpgradeRequest,
     private readonly socket: Socket,
     private readonly bodyHead: Buffer,
-    private readonly owner: NodeWebSockets,
+    private readonly owner: SocketWebSockets,
   ) {
     // Reading is what reveals a client that leaves (its FIN) while the app decides; anything it
     // sends meanwhile is kept for the websocket.
@@ -270,7 +276,7 @@ function closeCodeOf(error: Error & { code?: string }): number {
   return 1002;
 }
 
-class NodeLink implements WebSocketLink, IdleTracked {
+class SocketLink implements WebSocketLink, IdleTracked {
   lastActive = Date.now();
   pinged = false;
   private closed = false;
@@ -285,7 +291,7 @@ class NodeLink implements WebSocketLink, IdleTracked {
   constructor(
     private readonly ws: WebSocket,
     private readonly events: WebSocketEvents,
-    private readonly owner: NodeWebSockets,
+    private readonly owner: SocketWebSockets,
   ) {
     this.maxBackpressure = owner.limits.maxBackpressure;
     ws.on('message', (data, isBinary) => {

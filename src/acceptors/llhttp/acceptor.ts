@@ -1,0 +1,131 @@
+/**
+ * The llhttp acceptor: a plain `net.Server`, Node's own llhttp parser reading each socket in C++
+ * (no IncomingMessage or ServerResponse), and tsgi's HTTP/1.1 writer. The protocol work is in
+ * connection.ts; this file accepts connections, runs the timeout sweep and closes them all.
+ */
+import net, { type Socket } from 'node:net';
+import { AcceptorBase } from '../lifecycle.js';
+import type { AcceptorLog, AcceptorOptions } from '../types.js';
+import { SocketWebSockets } from '../ws/websockets.js';
+import type { LlhttpBinding } from './binding.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import type { LlhttpRequest } from './request.js';
+import type { LlhttpTransport } from './transport.js';
+
+/** How often timeouts are checked; the clock connections read moves in these steps. */
+const SWEEP_MS = 250;
+
+export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
+  /** A coarse clock: connections note times with it instead of asking the system per request. */
+  clock = Date.now();
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private sockets: SocketWebSockets | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+  private serverClosed: Promise<void> = Promise.resolve();
+  private whenNoConnections: (() => void) | null = null;
+
+  constructor(
+    readonly binding: LlhttpBinding,
+    options: AcceptorOptions,
+    log: AcceptorLog,
+  ) {
+    super(options, log);
+    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  get webSockets(): boolean {
+    return this.sockets !== null;
+  }
+
+  protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+    if (webSockets) {
+      this.sockets = new SocketWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
+    }
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(new Error(`cannot listen on ${this.options.host}:${this.options.port}: ${error.code ?? error.message}`));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
+        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+        this.sweeper.unref();
+        onListening(port);
+        resolve(port);
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new Connection(this, socket));
+  }
+
+  // --- ConnectionHost -------------------------------------------------------------------------
+
+  dispatch(request: LlhttpRequest, transport: LlhttpTransport): void {
+    this.dispatchRequest(request, transport);
+  }
+
+  upgrade(request: LlhttpRequest, socket: Socket, bodyHead: Buffer): void {
+    // What `ws` reads of the request: its method and headers by lower-case name.
+    const headers: Record<string, string> = {};
+    const flat = request.headers;
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i]!;
+      const previous = headers[name];
+      headers[name] = previous === undefined ? flat[i + 1]! : `${previous}, ${flat[i + 1]!}`;
+    }
+    this.sockets!.onUpgrade({ method: request.method, headers }, request, socket, bodyHead);
+  }
+
+  released(connection: Connection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0) this.whenNoConnections?.();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    this.clock = now;
+    for (const connection of this.connections) connection.checkTimeouts(now);
+  }
+
+  // --- closing (AcceptorBase) ---------------------------------------------------------------
+
+  protected stopAccepting(): void {
+    // Resolves once every socket, websockets included, has closed.
+    this.serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  protected closeIdle(): void {
+    for (const connection of [...this.connections]) connection.closeIfIdle();
+    this.sockets?.goAway();
+  }
+
+  protected async closeAll(deadline: number): Promise<void> {
+    // Responses have ended and their connections are closing: give them until the deadline to
+    // flush and hear the client close, then cut whatever is left.
+    for (const connection of [...this.connections]) connection.closeIfIdle();
+    const remaining = deadline - Date.now();
+    if (this.connections.size > 0 && remaining > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.whenNoConnections = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.whenNoConnections = null;
+    }
+    for (const connection of [...this.connections]) connection.destroy();
+    this.sockets?.cut();
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    await this.serverClosed;
+  }
+}

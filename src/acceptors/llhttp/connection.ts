@@ -1,0 +1,788 @@
+/**
+ * One TCP connection served by llhttp (uvicorn's httptools protocol and undici's client-h1 are
+ * the models):
+ *
+ * - Reading: the parser consumes the socket's handle, so reads go from libuv to llhttp in C++
+ *   and only parsed pieces reach JS. Reading stops (`hold`) while the app has paused its body,
+ *   while too many requests or body bytes wait their turn, while unread responses pile up behind
+ *   a pipelining client, and once the connection is ending; it starts again when all clear.
+ * - Pipelining: requests are answered one at a time in arrival order. Later ones wait here with
+ *   their bodies, at most MAX_PIPELINED of them and MAX_QUEUED_BODY bytes, however long the
+ *   current response waits on I/O.
+ * - Writing: everything written while a read is being parsed, or within one tick, leaves in one
+ *   burst (`cork`, then one `writev`). Backpressure is the socket's own (`write()` and 'drain').
+ * - Refusing: a head that breaks RFC 9112 (or a parse error) stops the parser at once, so
+ *   nothing after it can be read as a request; the answer (400, 417, 431, 501, 505) waits for
+ *   the responses ahead of it, then the connection closes.
+ * - Timeouts: the acceptor's sweep calls `checkTimeouts` with its coarse clock.
+ */
+import type { Socket } from 'node:net';
+import type { BodyChunk } from '../../spec/types.js';
+import { parseErrorRefusal, refusal } from '../http1.js';
+import type { AcceptorOptions } from '../types.js';
+import type { LlhttpBinding, ParseError, ParserInstance } from './binding.js';
+import { LlhttpRequest, type BodyAccounting } from './request.js';
+import { LlhttpTransport } from './transport.js';
+
+/** Why reading is stopped; reading runs while none holds. */
+const enum Hold {
+  /** The app paused the body it is reading. */
+  App = 1,
+  /** Enough requests or body bytes are waiting their turn. */
+  Pipeline = 2,
+  /** The client does not read the responses to what it pipelined. */
+  Output = 4,
+  /** A websocket handshake waits its turn: what follows it is not HTTP. */
+  Upgrade = 8,
+}
+
+/** Requests parsed ahead of the one being answered, at most, before reading stops. */
+export const MAX_PIPELINED = 16;
+/** Body bytes of requests waiting their turn, at most, before reading stops. */
+const MAX_QUEUED_BODY = 64 * 1024;
+/**
+ * A request body the response left unread is read and dropped, so the connection carries the next
+ * request, when at most this much of it is still to come; beyond, or when its length is unknown,
+ * the connection closes after the response.
+ */
+const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
+/** How long a closing connection may take to flush and hear the client close, before it is destroyed. */
+const CLOSE_FLUSH_MS = 5000;
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** RFC 9112 §3.2 / RFC 3986: host (IP-literal, IPv4 or reg-name) and an optional port. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+
+export interface ConnectionHost {
+  readonly binding: LlhttpBinding;
+  readonly options: AcceptorOptions;
+  /** The server is shutting down. */
+  readonly closing: boolean;
+  /** Websocket handshakes go to the `ws` package (the app is an event app). */
+  readonly webSockets: boolean;
+  /** A coarse clock in ms, advanced by the acceptor's timeout sweep. */
+  readonly clock: number;
+  dispatch(request: LlhttpRequest, transport: LlhttpTransport): void;
+  /** The connection is a websocket now: the acceptor hands it to `ws`. */
+  upgrade(request: LlhttpRequest, socket: Socket, bodyHead: Buffer): void;
+  exchangeEnded(): void;
+  /** The connection is gone (or upgraded): it is no longer the acceptor's to close. */
+  released(connection: Connection): void;
+  clientTimedOut(message: string): void;
+  internalError(message: string): void;
+}
+
+interface OwnedParser extends ParserInstance {
+  connection: Connection | null;
+}
+
+interface StreamHandle {
+  isStreamBase?: boolean;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
+}
+
+export class Connection implements BodyAccounting {
+  readonly remoteAddress: string;
+  readonly remotePort: string;
+  private parser: OwnedParser | null;
+  private readonly handle: StreamHandle | null;
+  /** Requests whose heads were parsed and whose responses are not over; [0] is being answered. */
+  private readonly requests: LlhttpRequest[] = [];
+  /** The request whose body the parser is reading. */
+  private parsing: LlhttpRequest | null = null;
+  /** Headers and URL the parser flushed before the head was complete (a long or split head). */
+  private earlyHeaders: string[] = [];
+  private earlyUrl = '';
+  private holds = 0;
+  private queuedBody = 0;
+  private corked = false;
+  /** Inside the parsing of one read: writes wait for `onExecute` to leave in one burst. */
+  private inParse = false;
+  private advancing = false;
+  /** The parser takes no more requests (one was refused, or the connection is ending). */
+  private stopped = false;
+  /** The response being written is the connection's last. */
+  private ending = false;
+  /** The socket is ending or gone: nothing more is written. */
+  private closed = false;
+  /** The answer to a refused request, written once the responses ahead of it are out. */
+  private refusalAnswer: Buffer | null = null;
+  /** The parser stopped after a request with an Upgrade header; what followed it in that read. */
+  private stoppedAtUpgrade = false;
+  private upgradeBytes: Buffer | null = null;
+  /** The chunk being parsed, when the socket could not be consumed (no stream handle). */
+  private chunk: Buffer | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private readonly onGone = (): void => this.gone();
+  private readonly onSocketClose = (): void => this.onClose();
+  private readonly onSocketDrain = (): void => this.onDrain();
+  // Timeouts, on the host's coarse clock.
+  private idleSince: number;
+  private headStartedAt = 0;
+  private lastBodyAt = 0;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    readonly socket: Socket,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
+    this.idleSince = host.clock;
+    const parser = acquireParser(host.binding, host.options.maxHeaderSize);
+    parser.connection = this;
+    this.parser = parser;
+    socket.on('end', this.onGone);
+    socket.on('error', this.onGone);
+    socket.on('close', this.onSocketClose);
+    socket.on('drain', this.onSocketDrain);
+    const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+    if (handle !== null && handle.isStreamBase === true) {
+      this.handle = handle;
+      parser.consume(handle);
+      // Flowing mode, so the end of the stream (which the parser passes back) emits 'end'.
+      socket.resume();
+    } else {
+      this.handle = null;
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
+  }
+
+  // --- the parser's callbacks (via the functions at the end of this file) --------------------
+
+  onMessageBegin(): void {
+    this.inParse = true;
+    this.headStartedAt = this.host.clock;
+  }
+
+  onHeaders(headers: string[], url: string): void {
+    this.inParse = true;
+    for (const part of headers) this.earlyHeaders.push(part);
+    this.earlyUrl += url;
+  }
+
+  onHeadersComplete(
+    major: number,
+    minor: number,
+    flatHeaders: string[] | undefined,
+    method: number,
+    flatUrl: string | undefined,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
+    this.inParse = true;
+    this.headStartedAt = 0;
+    let headers = flatHeaders;
+    let url = flatUrl;
+    if (headers === undefined) {
+      headers = this.earlyHeaders;
+      this.earlyHeaders = [];
+    }
+    if (url === undefined) {
+      url = this.earlyUrl;
+      this.earlyUrl = '';
+    }
+    // Pipelined requests after the last one answered are not read (the client learns from
+    // `Connection: close`, or from the refusal, that they were not processed).
+    if (this.stopped || this.ending) return -1;
+    if (major !== 1 || minor > 1) {
+      return this.refuse(505, `HTTP/${major}.${minor} is not supported: send HTTP/1.1 or HTTP/1.0`);
+    }
+    const http10 = minor === 0;
+    let hosts = 0;
+    let host = '';
+    let contentLength = -1;
+    let chunked = false;
+    let expect: string | null = null;
+    let upgradeTo = '';
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!.toLowerCase();
+      headers[i] = name;
+      switch (name) {
+        case 'host':
+          hosts++;
+          host = headers[i + 1]!;
+          break;
+        case 'content-length':
+          // llhttp has refused a malformed or repeated one.
+          contentLength = Number(headers[i + 1]);
+          break;
+        case 'transfer-encoding':
+          // llhttp has refused any coding list that does not end in chunked.
+          chunked = true;
+          break;
+        case 'expect':
+          expect = headers[i + 1]!;
+          break;
+        case 'upgrade':
+          upgradeTo = headers[i + 1]!;
+          break;
+      }
+    }
+    if (hosts === 0 && !http10) return this.refuse(400, 'an HTTP/1.1 request needs a Host header');
+    if (hosts > 1) return this.refuse(400, 'the request has more than one Host header');
+    if (hosts === 1 && !HOST.test(host)) return this.refuse(400, `the Host header ${JSON.stringify(host)} is not a valid host[:port]`);
+    // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such framing cannot be trusted.
+    if (chunked && http10) return this.refuse(400, 'an HTTP/1.0 request cannot have a Transfer-Encoding header');
+    const methodName = this.host.binding.methods[method] ?? '';
+    if (methodName === 'CONNECT') return this.refuse(501, 'CONNECT is for proxies; this server only serves its own resources');
+    const hasBody = chunked || contentLength > 0;
+    if (expect !== null && expect.toLowerCase() !== '100-continue') {
+      return this.refuse(417, `the expectation ${JSON.stringify(expect)} cannot be met; only 100-continue is supported`);
+    }
+    const request = new LlhttpRequest(
+      this,
+      methodName,
+      url,
+      http10 ? 'HTTP/1.0' : 'HTTP/1.1',
+      keepAlive,
+      headers,
+      chunked ? -1 : contentLength,
+      chunked,
+      this.remoteAddress,
+      this.remotePort,
+    );
+    request.expectsContinue = expect !== null && hasBody && !http10;
+    this.parsing = request;
+    this.requests.push(request);
+    let verdict = 0;
+    if (upgrade) {
+      // llhttp stops after a request with Upgrade (or CONNECT): what follows is either another
+      // protocol, handed over with the socket, or more HTTP, parsed again in onExecute.
+      this.stoppedAtUpgrade = true;
+      if (this.host.webSockets && upgradeTo.toLowerCase() === 'websocket') {
+        request.upgrade = true;
+        // "No body; the rest is the upgraded protocol."
+        verdict = 2;
+      }
+    }
+    if (this.requests.length === 1) this.advance();
+    else if (this.requests.length > MAX_PIPELINED) this.hold(Hold.Pipeline);
+    return verdict;
+  }
+
+  onBody(chunk: Buffer): void {
+    this.inParse = true;
+    this.parsing?.onBody(chunk);
+  }
+
+  onMessageComplete(): void {
+    this.inParse = true;
+    const request = this.parsing;
+    if (request === null) return;
+    this.parsing = null;
+    request.onBodyEnd();
+  }
+
+  /** After each read was parsed: the bytes parsed, or the parse error. */
+  onExecute(result: number | ParseError | undefined): void {
+    this.inParse = false;
+    if (typeof result === 'object') {
+      this.onParseError(result);
+    } else if (this.stoppedAtUpgrade && typeof result === 'number') {
+      this.afterUpgradeStop(result);
+    }
+    this.uncork();
+  }
+
+  private onData(chunk: Buffer): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    this.chunk = chunk;
+    const result = parser.execute(chunk);
+    this.onExecute(result);
+    this.chunk = null;
+  }
+
+  private afterUpgradeStop(parsed: number): void {
+    this.stoppedAtUpgrade = false;
+    const parser = this.parser!;
+    const whole = this.chunk ?? parser.getCurrentBuffer();
+    const rest = whole.subarray(parsed);
+    const last = this.requests[this.requests.length - 1];
+    if (last !== undefined && last.upgrade) {
+      this.upgradeBytes = Buffer.from(rest);
+      this.hold(Hold.Upgrade);
+      this.advance();
+    } else if (rest.byteLength > 0 && !this.closed) {
+      // A plain request that carried an Upgrade header (h2c): the bytes after it are HTTP.
+      this.chunk = rest;
+      this.onExecute(parser.execute(rest));
+    }
+  }
+
+  private onParseError(error: ParseError): void {
+    if (this.stopped || this.ending || this.closed) return;
+    this.refusalAnswer = parseErrorRefusal(error.code, error.reason);
+    this.stopped = true;
+    const broken = this.parsing;
+    this.parsing = null;
+    if (broken !== null) {
+      // The error is inside this request's body: it cannot be completed.
+      broken.discard();
+      if (broken.transport === null) {
+        this.requests.pop();
+      } else if (broken.transport.headSent) {
+        this.dropActive(broken);
+        this.closeSocket();
+        return;
+      } else {
+        this.dropActive(broken);
+      }
+    }
+    if (this.requests.length === 0) this.writeRefusal();
+  }
+
+  /** Stops the parser at a request the server refuses; the answer goes out on its turn. */
+  private refuse(status: number, detail: string): number {
+    this.refusalAnswer = refusal(status, detail);
+    // Responses ahead of the refused request still keep the connection: the refusal closes it.
+    this.stopped = true;
+    if (this.requests.length === 0) this.writeRefusal();
+    return -1;
+  }
+
+  private writeRefusal(): void {
+    const answer = this.refusalAnswer;
+    if (answer === null || this.closed) return;
+    this.refusalAnswer = null;
+    this.cork();
+    this.socket.write(answer);
+    this.closeSocket();
+  }
+
+  // --- answering, one request at a time -------------------------------------------------------
+
+  /** Hands the first waiting request to the core; again while responses complete at once. */
+  private advance(): void {
+    if (this.advancing) return;
+    this.advancing = true;
+    try {
+      while (!this.closed) {
+        const next = this.requests[0];
+        if (next === undefined) {
+          this.becameIdle();
+          break;
+        }
+        if (next.transport !== null) break;
+        if (next.upgrade) {
+          if (this.upgradeBytes !== null) this.startUpgrade(next);
+          break;
+        }
+        const transport = new LlhttpTransport(this, next);
+        next.transport = transport;
+        this.lastBodyAt = this.host.clock;
+        this.host.dispatch(next, transport);
+      }
+    } finally {
+      this.advancing = false;
+    }
+  }
+
+  private becameIdle(): void {
+    this.idleSince = this.host.clock;
+    if (this.refusalAnswer !== null) this.writeRefusal();
+    else if (this.host.closing) this.closeSocket();
+  }
+
+  /**
+   * Whether the connection stays open after the response to `request` (and, when not, no more
+   * requests are read). Decided when the response head goes out.
+   */
+  mayKeepAlive(request: LlhttpRequest, closeAsked: boolean): boolean {
+    let keep = !closeAsked && request.keepAlive && !this.ending && !this.host.closing;
+    if (keep && !request.bodyComplete) {
+      // The rest of an unread body would be read and dropped; a client that waits for
+      // 100 Continue may never send it, and a large or unknown remainder is not worth reading.
+      const remaining = request.remainingBody;
+      if ((request.expectsContinue && !request.continueSent) || remaining === -1 || remaining > MAX_DISCARDED_BODY) keep = false;
+    }
+    if (!keep) this.ending = true;
+    return keep;
+  }
+
+  /** The response to `request` is complete. */
+  exchangeDone(request: LlhttpRequest, keepAlive: boolean): void {
+    this.host.exchangeEnded();
+    if (this.requests[0] === request) this.requests.shift();
+    if (!request.bodyComplete) request.discard();
+    this.release(Hold.App);
+    if (!keepAlive) {
+      this.closeSocket();
+      return;
+    }
+    if (this.holds & Hold.Pipeline && this.requests.length <= MAX_PIPELINED && this.queuedBody <= MAX_QUEUED_BODY) {
+      this.release(Hold.Pipeline);
+    }
+    this.advance();
+  }
+
+  /** The core cut the exchange: what was written is flushed, then the connection closes. */
+  abortExchange(request: LlhttpRequest): void {
+    this.host.exchangeEnded();
+    if (this.requests[0] === request) this.requests.shift();
+    request.discard();
+    this.closeSocket();
+  }
+
+  /** The connection gives up on the request being answered: the core hears that it is gone. */
+  private dropActive(request: LlhttpRequest): void {
+    if (this.requests[0] === request) this.requests.shift();
+    const transport = request.transport;
+    if (transport !== null && !transport.isDone) {
+      transport.onGone();
+      this.host.exchangeEnded();
+    }
+  }
+
+  pauseBody(): void {
+    this.hold(Hold.App);
+  }
+
+  resumeBody(): void {
+    this.lastBodyAt = this.host.clock;
+    this.release(Hold.App);
+  }
+
+  // --- BodyAccounting -------------------------------------------------------------------------
+
+  queuedBodyChanged(delta: number): void {
+    this.queuedBody += delta;
+    if (this.queuedBody > MAX_QUEUED_BODY) this.hold(Hold.Pipeline);
+  }
+
+  bodyArrived(): void {
+    this.lastBodyAt = this.host.clock;
+  }
+
+  continueWanted(request: LlhttpRequest): void {
+    if (this.closed || request.transport === null || request.transport.headSent) return;
+    request.continueSent = true;
+    this.writeRaw(CONTINUE);
+  }
+
+  // --- writing --------------------------------------------------------------------------------
+
+  /** A response head (`head` ends with its blank line) and, for a whole response, its body. */
+  writeResponse(head: string, body: BodyChunk | null): void {
+    if (this.closed) return;
+    const socket = this.socket;
+    this.cork();
+    socket.write(head, 'latin1');
+    if (body !== null) socket.write(body);
+    this.checkOutput();
+  }
+
+  /** Body bytes of a response with a Content-Length (or close-delimited); false: wait for drain. */
+  writeBody(chunk: BodyChunk): boolean {
+    if (this.closed) return true;
+    this.cork();
+    const writable = this.socket.write(chunk);
+    this.checkOutput();
+    return writable;
+  }
+
+  /** One chunk of a chunked response; false: wait for drain. */
+  writeChunk(chunk: BodyChunk): boolean {
+    if (this.closed) return true;
+    const socket = this.socket;
+    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    this.cork();
+    socket.write(`${length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const writable = socket.write('\r\n', 'latin1');
+    this.checkOutput();
+    return writable;
+  }
+
+  writeRaw(text: string): void {
+    if (this.closed) return;
+    this.cork();
+    this.socket.write(text, 'latin1');
+  }
+
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    // Inside a parse, onExecute uncorks once the whole read is answered.
+    if (!this.inParse) process.nextTick(uncorkConnection, this);
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  /** Unread responses pile up: stop reading further pipelined requests until the client catches up. */
+  private checkOutput(): void {
+    if (this.parsing === null && this.socket.writableNeedDrain) this.hold(Hold.Output);
+  }
+
+  private onDrain(): void {
+    this.release(Hold.Output);
+    this.requests[0]?.transport?.onDrain();
+  }
+
+  // --- reading --------------------------------------------------------------------------------
+
+  private hold(reason: Hold): void {
+    if (this.holds === 0) this.stopReading();
+    this.holds |= reason;
+  }
+
+  private release(reason: Hold): void {
+    if ((this.holds & reason) === 0) return;
+    this.holds &= ~reason;
+    if (this.holds === 0 && !this.closed) this.startReading();
+  }
+
+  private stopReading(): void {
+    const handle = this.handle;
+    if (handle === null) {
+      this.socket.pause();
+    } else if (handle.reading !== false) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  private startReading(): void {
+    const handle = this.handle;
+    if (handle === null) {
+      this.socket.resume();
+    } else if (handle.reading !== true && !this.socket.destroyed) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  }
+
+  // --- websockets -----------------------------------------------------------------------------
+
+  private startUpgrade(request: LlhttpRequest): void {
+    const bodyHead = this.upgradeBytes!;
+    this.upgradeBytes = null;
+    this.requests.shift();
+    this.parsing = null;
+    this.closed = true;
+    this.uncork();
+    const socket = this.socket;
+    socket.off('end', this.onGone);
+    socket.off('error', this.onGone);
+    socket.off('close', this.onSocketClose);
+    socket.off('drain', this.onSocketDrain);
+    this.detach();
+    // The websocket reads through the socket's stream again.
+    this.startReading();
+    this.host.upgrade(request, this.socket, bodyHead);
+  }
+
+  // --- the end of the connection ---------------------------------------------------------------
+
+  /**
+   * Ends the connection: queued requests are dropped unanswered, what was written is flushed,
+   * and the socket is destroyed if the client has not closed its side within CLOSE_FLUSH_MS.
+   * Reading goes on meanwhile (into a parser that takes no more requests), so the client's
+   * unread bytes do not turn the close into a reset that could destroy the last answer.
+   */
+  closeSocket(): void {
+    if (this.closed) return;
+    this.stopped = true;
+    this.ending = true;
+    this.closed = true;
+    this.dropQueued();
+    this.uncork();
+    this.release(Hold.App | Hold.Pipeline | Hold.Output);
+    this.socket.end();
+    this.closeTimer = setTimeout(destroySocket, CLOSE_FLUSH_MS, this.socket).unref();
+  }
+
+  /** Graceful shutdown: a connection between requests closes now. */
+  closeIfIdle(): void {
+    if (this.requests.length === 0) this.closeSocket();
+  }
+
+  /** The grace period is over. */
+  destroy(): void {
+    this.gone();
+    this.socket.destroy();
+  }
+
+  private dropQueued(): void {
+    const active = this.requests[0];
+    if (active !== undefined && active.transport !== null) this.dropActive(active);
+    for (const request of this.requests.splice(0)) request.discard();
+    this.parsing?.discard();
+    this.parsing = null;
+  }
+
+  /** The client closed or reset the connection: whatever is in flight is abandoned. */
+  private gone(): void {
+    this.stopped = true;
+    this.ending = true;
+    this.closed = true;
+    // Whatever is written still leaves (a FIN only ends the client's side).
+    this.uncork();
+    this.dropQueued();
+  }
+
+  private onClose(): void {
+    this.gone();
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.detach();
+  }
+
+  /** Lets go of the parser; the acceptor forgets the connection. */
+  private detach(): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    this.parser = null;
+    parser.connection = null;
+    releaseParser(parser, this.handle !== null);
+    this.host.released(this);
+  }
+
+  // --- timeouts -------------------------------------------------------------------------------
+
+  /** Called by the acceptor's sweep with its clock (ms). */
+  checkTimeouts(now: number): void {
+    if (this.closed) return;
+    const { keepAlive, head, body } = this.host.options.timeouts;
+    const active = this.requests[0];
+    if (active === undefined) {
+      if (this.headStartedAt !== 0) {
+        if (now - Math.max(this.headStartedAt, this.idleSince) >= head * 1000) {
+          this.host.clientTimedOut(`${this.remoteAddress}: the request head took longer than ${head} s; answered 408`);
+          this.refusalAnswer = refusal(408, `The request head did not arrive within ${head} s.`);
+          this.stopped = true;
+          this.writeRefusal();
+        }
+      } else if (now - this.idleSince >= keepAlive * 1000) {
+        this.closeSocket();
+      }
+    } else if (active.transport !== null && active.reading && (this.holds & Hold.App) === 0 && now - this.lastBodyAt >= body * 1000) {
+      const label = `${active.method} ${active.rawPath}`;
+      if (active.transport.headSent) {
+        this.host.clientTimedOut(`${label}: the request body stalled for ${body} s after the response started; the connection was closed`);
+        this.closeSocket();
+      } else {
+        this.host.clientTimedOut(`${label}: the request body stalled for ${body} s; answered 408`);
+        this.dropActive(active);
+        this.refusalAnswer = refusal(408, `No request body bytes arrived for ${body} s.`);
+        this.stopped = true;
+        this.writeRefusal();
+      }
+    }
+  }
+}
+
+function uncorkConnection(connection: Connection): void {
+  connection.uncork();
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
+
+// --- parsers: callbacks shared by every parser, and a pool ----------------------------------------
+
+function onMessageBegin(this: OwnedParser): void {
+  this.connection?.onMessageBegin();
+}
+
+function onHeaders(this: OwnedParser, headers: string[], url: string): void {
+  this.connection?.onHeaders(headers, url);
+}
+
+function onHeadersComplete(
+  this: OwnedParser,
+  major: number,
+  minor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  _status: unknown,
+  _message: unknown,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  const connection = this.connection;
+  if (connection === null) return -1;
+  try {
+    return connection.onHeadersComplete(major, minor, headers, method, url, upgrade, keepAlive);
+  } catch (error) {
+    return parserFault(connection, error);
+  }
+}
+
+function onBody(this: OwnedParser, chunk: Buffer): void {
+  const connection = this.connection;
+  try {
+    connection?.onBody(chunk);
+  } catch (error) {
+    if (connection) parserFault(connection, error);
+  }
+}
+
+function onMessageComplete(this: OwnedParser): void {
+  const connection = this.connection;
+  try {
+    connection?.onMessageComplete();
+  } catch (error) {
+    if (connection) parserFault(connection, error);
+  }
+}
+
+function onExecute(this: OwnedParser, result: number | ParseError): void {
+  const connection = this.connection;
+  try {
+    connection?.onExecute(result);
+  } catch (error) {
+    if (connection) parserFault(connection, error);
+  }
+}
+
+/** A throw in the backend's own code (a tsgi bug): logged, and the connection is cut. */
+function parserFault(connection: Connection, error: unknown): number {
+  try {
+    connection.socket.destroy();
+  } finally {
+    (connection as unknown as { host: ConnectionHost }).host.internalError(
+      `internal error in the llhttp backend: ${(error as Error).stack ?? String(error)}`,
+    );
+  }
+  return -1;
+}
+
+const pool: OwnedParser[] = [];
+const POOL_SIZE = 256;
+const RESOURCE = Object.freeze({});
+
+function acquireParser(binding: LlhttpBinding, maxHeaderSize: number): OwnedParser {
+  let parser = pool.pop();
+  if (parser === undefined) {
+    parser = binding.createParser() as OwnedParser;
+    parser[binding.kOnMessageBegin] = onMessageBegin;
+    parser[binding.kOnHeaders] = onHeaders;
+    parser[binding.kOnHeadersComplete] = onHeadersComplete;
+    parser[binding.kOnBody] = onBody;
+    parser[binding.kOnMessageComplete] = onMessageComplete;
+    parser[binding.kOnExecute] = onExecute;
+  }
+  // Strict: no lenient flags, so llhttp refuses every framing ambiguity it knows.
+  parser.initialize(binding.REQUEST, RESOURCE, maxHeaderSize, 0);
+  return parser;
+}
+
+function releaseParser(parser: OwnedParser, consumed: boolean): void {
+  if (consumed) parser.unconsume();
+  parser.free();
+  if (pool.length < POOL_SIZE) pool.push(parser);
+  // Deleting the C++ parser must wait until no call of it is on the stack.
+  else setImmediate(closeParser, parser);
+}
+
+function closeParser(parser: OwnedParser): void {
+  parser.close();
+}
