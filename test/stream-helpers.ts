@@ -276,58 +276,105 @@ export function splitResponse(raw: Buffer): { status: number; headers: Map<strin
 
 export interface SlowReadResult {
   raw: Buffer;
-  /** The producer's counter when the client had stopped reading for `pauseMs`. */
-  producedAtPause: number;
-  /** The same counter `pauseMs` later, just before the client resumed. */
+  /** The producer's counter once it had stalled: unchanged for `quietMs` while the client did not read. */
+  producedAtStall: number;
+  /** How long after the client paused the counter last moved. */
+  stalledAfterMs: number;
+  /** The same counter `holdMs` after the stall, just before the client resumed. */
   producedBeforeResume: number;
 }
 
 /**
- * Sends `request`, reads the first `readFirst` bytes, then stops reading for 2 × `pauseMs`
- * (sampling `produced()` after the first and second half), then reads to the end of a chunked or
- * Content-Length response.
+ * Sends `request`, reads the first `readFirst` bytes, then stops reading until `produced()` has
+ * not changed for `quietMs` (the producer stalled), keeps not reading for `holdMs` more (sampling
+ * `produced()` at both ends), then reads to the end of a chunked or Content-Length response.
+ * Fails when the producer does not stall within `stallTimeoutMs` of the pause.
+ *
+ * Why wait for a stall rather than sleep a fixed time: once the client stops reading, the kernel
+ * does not fill the connection's buffers at once. Loopback segments are ~64 KiB, so when the
+ * client's receive buffer is nearly full its window drops below one segment, the server's TCP
+ * holds the remaining bytes back (silly-window avoidance), and only its zero-window-probe
+ * (persist) timer, or the retransmission timer for segments the full receive buffer dropped —
+ * both at least TCP_RTO_MIN = 200 ms, doubling on each retry — moves the last bytes. The kernel
+ * reports the server's socket writable again once its send queue is back under two thirds of
+ * the send buffer, so when such a step frees that much, the producer is rightly asked for up to
+ * a third of the buffer more (1.4 MB of the 4 MiB maximum, in one burst). Measured with
+ * ss -tmio, the last step comes 100-400 ms after the pause with gaps of up to ~270 ms between
+ * steps, so a sample taken 300 ms after the pause often came before it. After the last step
+ * the receive window is closed and the producer stays stalled for good: `quietMs` only has to
+ * outlast one timer step and a retry.
  */
 export function readSlowly(
   port: number,
   request: string,
   produced: () => number,
-  options: { readFirst?: number; pauseMs?: number; timeoutMs?: number } = {},
+  options: {
+    readFirst?: number;
+    quietMs?: number;
+    holdMs?: number;
+    stallTimeoutMs?: number;
+    timeoutMs?: number;
+  } = {},
 ): Promise<SlowReadResult> {
   const readFirst = options.readFirst ?? 256 * 1024;
-  const pauseMs = options.pauseMs ?? 300;
+  const quietMs = options.quietMs ?? 1000;
+  const holdMs = options.holdMs ?? 500;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const response = new ResponseCollector();
     let paused = false;
     let resumed = false;
     let complete = false;
-    let producedAtPause = -1;
+    let producedAtStall = -1;
+    let stalledAfterMs = -1;
     let producedBeforeResume = -1;
     let settled = false;
+    let poll: ReturnType<typeof setInterval> | undefined;
     const finish = (error: Error | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(poll);
       socket.destroy();
       if (error !== null) reject(error);
-      else resolve({ raw: response.bytes(), producedAtPause, producedBeforeResume });
+      else resolve({ raw: response.bytes(), producedAtStall, stalledAfterMs, producedBeforeResume });
     };
     const timer = setTimeout(() => finish(new Error(`timed out after ${response.received} bytes`)), options.timeoutMs ?? 30_000);
+    const resume = (): void => {
+      producedBeforeResume = produced();
+      resumed = true;
+      if (complete) finish(null);
+      else socket.resume();
+    };
+    const waitForStall = (): void => {
+      const pausedAt = performance.now();
+      let last = produced();
+      let lastChange = pausedAt;
+      poll = setInterval(() => {
+        const now = performance.now();
+        const current = produced();
+        if (current !== last) {
+          last = current;
+          lastChange = now;
+        }
+        if (now - lastChange >= quietMs) {
+          clearInterval(poll);
+          producedAtStall = current;
+          stalledAfterMs = Math.round(lastChange - pausedAt);
+          setTimeout(resume, holdMs);
+        } else if (now - pausedAt >= stallTimeoutMs) {
+          finish(new Error(`the producer did not stall: at ${current} bytes, still moving ${stallTimeoutMs} ms after the pause`));
+        }
+      }, 10);
+    };
     socket.on('connect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => {
       complete = response.push(chunk);
       if (!paused && response.received >= readFirst) {
         paused = true;
         socket.pause();
-        setTimeout(() => {
-          producedAtPause = produced();
-          setTimeout(() => {
-            producedBeforeResume = produced();
-            resumed = true;
-            if (complete) finish(null);
-            else socket.resume();
-          }, pauseMs);
-        }, pauseMs);
+        waitForStall();
       }
       if (resumed && complete) finish(null);
     });
