@@ -18,6 +18,9 @@ export const BASELINE = 'node-http';
 export const CEILING = 'uws-raw';
 
 export const SERVERS = [
+  { name: 'tsgi-llhttp-sync', role: 'tsgi', argv: tsgi('llhttp', SYNC_APP), websocket: false, about: 'tsgi CLI, llhttp backend, plain-function app' },
+  { name: 'tsgi-llhttp-async', role: 'tsgi', argv: tsgi('llhttp', ASYNC_APP), websocket: false, about: 'tsgi CLI, llhttp backend, async-function app' },
+  { name: 'tsgi-llhttp-event', role: 'tsgi', argv: tsgi('llhttp', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, llhttp backend, event app (scope, receive, send)' },
   { name: 'tsgi-uws-sync', role: 'tsgi', argv: tsgi('uws', SYNC_APP), websocket: false, about: 'tsgi CLI, uws backend, plain-function app' },
   { name: 'tsgi-uws-async', role: 'tsgi', argv: tsgi('uws', ASYNC_APP), websocket: false, about: 'tsgi CLI, uws backend, async-function app' },
   { name: 'tsgi-uws-event', role: 'tsgi', argv: tsgi('uws', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, uws backend, event app (scope, receive, send)' },

@@ -50,7 +50,6 @@ export interface LlhttpBinding {
   createParser(): ParserInstance;
   /** `initialize`'s type for request parsers. */
   readonly REQUEST: number;
-  readonly kOnMessageBegin: number;
   /** Headers flushed early (more than 32, or a head split over several reads). */
   readonly kOnHeaders: number;
   readonly kOnHeadersComplete: number;
@@ -67,7 +66,7 @@ interface HttpCommon {
   methods?: unknown;
 }
 
-const CONSTANTS = ['REQUEST', 'kOnMessageBegin', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute'] as const;
+const CONSTANTS = ['REQUEST', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute'] as const;
 const METHODS = ['initialize', 'consume', 'unconsume', 'execute', 'getCurrentBuffer', 'free', 'close'] as const;
 
 let loaded: LlhttpBinding | null = null;
@@ -99,7 +98,6 @@ export function loadLlhttp(): LlhttpBinding {
   const binding: LlhttpBinding = {
     createParser: () => new Parser(),
     REQUEST: Parser.REQUEST as number,
-    kOnMessageBegin: Parser.kOnMessageBegin as number,
     kOnHeaders: Parser.kOnHeaders as number,
     kOnHeadersComplete: Parser.kOnHeadersComplete as number,
     kOnBody: Parser.kOnBody as number,

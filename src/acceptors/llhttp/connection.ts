@@ -150,16 +150,16 @@ export class Connection implements BodyAccounting {
 
   // --- the parser's callbacks (via the functions at the end of this file) --------------------
 
-  onMessageBegin(): void {
-    this.inParse = true;
-    this.headStartedAt = this.host.clock;
-  }
-
   onHeaders(headers: string[], url: string): void {
     this.inParse = true;
     for (const part of headers) this.earlyHeaders.push(part);
     this.earlyUrl += url;
   }
+
+  /** Heads and bodies completed while parsing the current read (see onExecute). */
+  private messagesInRead = 0;
+  /** Whether the parser calls `onMessageComplete` (only while a request body is being read). */
+  private messageCompleteArmed = false;
 
   onHeadersComplete(
     major: number,
@@ -171,6 +171,7 @@ export class Connection implements BodyAccounting {
     keepAlive: boolean,
   ): number {
     this.inParse = true;
+    this.messagesInRead++;
     this.headStartedAt = 0;
     let headers = flatHeaders;
     let url = flatUrl;
@@ -243,8 +244,15 @@ export class Connection implements BodyAccounting {
       this.remotePort,
     );
     request.expectsContinue = expect !== null && hasBody && !http10;
-    this.parsing = request;
     this.requests.push(request);
+    // The end of a message only matters when it has a body: a body-less request is complete
+    // now, and the parser is spared a call into JS for every such request.
+    if (hasBody) {
+      this.parsing = request;
+      if (!this.messageCompleteArmed) this.armMessageComplete(true);
+    } else if (this.messageCompleteArmed) {
+      this.armMessageComplete(false);
+    }
     let verdict = 0;
     if (upgrade) {
       // llhttp stops after a request with Upgrade (or CONNECT): what follows is either another
@@ -268,15 +276,28 @@ export class Connection implements BodyAccounting {
 
   onMessageComplete(): void {
     this.inParse = true;
+    this.messagesInRead++;
     const request = this.parsing;
     if (request === null) return;
     this.parsing = null;
     request.onBodyEnd();
   }
 
+  private armMessageComplete(armed: boolean): void {
+    this.messageCompleteArmed = armed;
+    this.parser![this.host.binding.kOnMessageComplete] = armed ? onMessageComplete : null;
+  }
+
   /** After each read was parsed: the bytes parsed, or the parse error. */
   onExecute(result: number | ParseError | undefined): void {
     this.inParse = false;
+    // A read that completed no head and no body while nothing is in flight brought the start of
+    // a head (a client that trickles its head: slowloris). The head timeout counts from the
+    // first such read.
+    if (this.messagesInRead === 0 && this.requests.length === 0 && this.parsing === null && this.headStartedAt === 0) {
+      this.headStartedAt = this.host.clock;
+    }
+    this.messagesInRead = 0;
     if (typeof result === 'object') {
       this.onParseError(result);
     } else if (this.stoppedAtUpgrade && typeof result === 'number') {
@@ -687,10 +708,6 @@ function destroySocket(socket: Socket): void {
 
 // --- parsers: callbacks shared by every parser, and a pool ----------------------------------------
 
-function onMessageBegin(this: OwnedParser): void {
-  this.connection?.onMessageBegin();
-}
-
 function onHeaders(this: OwnedParser, headers: string[], url: string): void {
   this.connection?.onHeaders(headers, url);
 }
@@ -763,13 +780,12 @@ function acquireParser(binding: LlhttpBinding, maxHeaderSize: number): OwnedPars
   let parser = pool.pop();
   if (parser === undefined) {
     parser = binding.createParser() as OwnedParser;
-    parser[binding.kOnMessageBegin] = onMessageBegin;
     parser[binding.kOnHeaders] = onHeaders;
     parser[binding.kOnHeadersComplete] = onHeadersComplete;
     parser[binding.kOnBody] = onBody;
-    parser[binding.kOnMessageComplete] = onMessageComplete;
     parser[binding.kOnExecute] = onExecute;
   }
+  parser[binding.kOnMessageComplete] = null;
   // Strict: no lenient flags, so llhttp refuses every framing ambiguity it knows.
   parser.initialize(binding.REQUEST, RESOURCE, maxHeaderSize, 0);
   return parser;
