@@ -155,7 +155,7 @@ describeBackends('serve() on %s', (backend) => {
     expect(lines).toHaveLength(1);
     // The backend's name, then what runs underneath in parentheses.
     expect(lines[0]).toMatch(
-      new RegExp(`^\\[tsgi\\] \\[info\\] listening on http://127\\.0\\.0\\.1:${server.port} with backend ${backend} \\([^)]+\\), gateway interface\n$`),
+      new RegExp(`^\\[tsgi\\] \\[info\\] listening on http://127\\.0\\.0\\.1:${server.port} with backend ${backend} \\([^)]+, as configured\\), gateway interface\n$`),
     );
   });
 
@@ -166,7 +166,7 @@ describeBackends('serve() on %s', (backend) => {
 });
 
 describe('serve() backend choice', () => {
-  it("backend 'auto' picks uws on this machine (uWebSockets.js loads on Node 20)", async () => {
+  it("backend 'auto' picks llhttp and says it is auto's first choice", async () => {
     const errors: string[] = [];
     const server = await serve(labelApp('auto'), {
       host: '127.0.0.1',
@@ -176,10 +176,21 @@ describe('serve() backend choice', () => {
       errorSink: (text) => errors.push(text),
     });
     try {
-      expect(server.backend).toBe('uws');
-      expect(errors.join('')).toContain(`listening on http://127.0.0.1:${server.port} with backend uws`);
-      expect(errors.join('')).not.toContain('unavailable');
+      expect(server.backend).toBe('llhttp');
+      expect(errors.join('')).toContain(
+        `listening on http://127.0.0.1:${server.port} with backend llhttp (Node's llhttp parser on raw sockets, auto's first choice), gateway interface`,
+      );
       expect(await getBody(server.port, '/a')).toEqual({ status: 200, body: 'auto /a' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a backend asked for by name says so', async () => {
+    const errors: string[] = [];
+    const server = await serve(labelApp('named'), { host: '127.0.0.1', port: 0, backend: 'node', logLevel: 'info', errorSink: (text) => errors.push(text) });
+    try {
+      expect(errors.join('')).toContain(`with backend node (node:http, as configured), gateway interface`);
     } finally {
       await server.close();
     }

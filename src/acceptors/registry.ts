@@ -8,7 +8,7 @@ import { node } from './node/index.js';
 import type { Backend } from './types.js';
 import { uws } from './uws/index.js';
 
-/** In `auto`'s order of preference (only those marked `auto` are tried). */
+/** In `auto`'s order of preference (only those marked `auto` are tried: llhttp, then node). */
 export const BACKENDS = [llhttp, uws, node] as const satisfies readonly Backend[];
 
 export type BackendName = (typeof BACKENDS)[number]['name'];

@@ -78,6 +78,8 @@ export interface BackendTraits {
   readonly webSocketPause: boolean;
   /** A websocket message over the size limit gets a 1009 close frame; otherwise the connection is cut (1006). */
   readonly webSocketCloseFrames: boolean;
+  /** --timeout-keep-alive, --timeout-head and --timeout-body apply; otherwise the backend keeps fixed timers of its own and refuses other values. */
+  readonly timeouts: boolean;
   /** Requests with an `Upgrade` other than websocket (h2c) reach the app as plain requests; otherwise they get 400. */
   readonly servesOtherUpgrades: boolean;
 }
@@ -89,7 +91,7 @@ export interface BackendTraits {
  */
 export interface Backend<Name extends string = string> {
   readonly name: Name;
-  /** What runs underneath, for the start-up line: `uws (uWebSockets.js)`. */
+  /** What runs underneath, for the start-up line: `uWebSockets.js`. */
   readonly label: string;
   /** One sentence for --help: what the backend is and what it trades. */
   readonly summary: string;

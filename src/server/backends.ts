@@ -10,8 +10,8 @@ import type { Logger } from './logger.js';
 export interface ChosenBackend {
   backend: Backend<BackendName>;
   acceptor: Acceptor;
-  /** Why `auto` passed over earlier backends, one `name unavailable: reason` each; empty otherwise. */
-  skipped: string[];
+  /** Why this backend runs, for the start-up line: `as configured`, `auto's first choice`, or why auto passed over others. */
+  why: string;
 }
 
 export async function openBackend(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
@@ -36,7 +36,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
   if (choice !== 'auto') {
     const backend = findBackend(choice)!;
     try {
-      return { backend, acceptor: await backend.open(options, log), skipped: [] };
+      return { backend, acceptor: await backend.open(options, log), why: 'as configured' };
     } catch (error) {
       throw new Error(`the ${backend.name} backend is unavailable: ${(error as Error).message}`);
     }
@@ -45,7 +45,8 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
   for (const backend of BACKENDS) {
     if (!backend.auto) continue;
     try {
-      return { backend, acceptor: await backend.open(options, log), skipped };
+      const why = skipped.length === 0 ? "auto's first choice" : `auto's fallback: ${skipped.join('; ')}`;
+      return { backend, acceptor: await backend.open(options, log), why };
     } catch (error) {
       skipped.push(`${backend.name} unavailable: ${(error as Error).message}`);
     }

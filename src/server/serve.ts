@@ -59,7 +59,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
-  const { backend, acceptor, skipped } = chosen;
+  const { backend, acceptor, why } = chosen;
   let handlers: Handlers;
   let setPort: (port: number) => void;
   if (appInterface === 'gateway') {
@@ -94,11 +94,10 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
-  const fallback = skipped.length === 0 ? '' : ` (${skipped.join('; ')})`;
   logger.log(
     'info',
-    `listening on http://${formatHost(config.host)}:${port} with backend ${backend.label}, ` +
-      `${appInterface} interface${fallback}`,
+    `listening on http://${formatHost(config.host)}:${port} with backend ${backend.name} (${backend.label}, ${why}), ` +
+      `${appInterface} interface`,
   );
   let closing: Promise<void> | null = null;
   return {

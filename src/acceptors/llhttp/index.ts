@@ -5,11 +5,11 @@ import { loadLlhttp } from './binding.js';
 
 export const llhttp = {
   name: 'llhttp',
-  label: "llhttp (Node's llhttp parser on raw sockets)",
+  label: "Node's llhttp parser on raw sockets",
   summary:
     "Node's own llhttp parser fed straight from each socket, with tsgi's HTTP/1.1 writer: correct on every " +
     'Node version, and close to uWebSockets.js in speed.',
-  auto: false,
+  auto: true,
   traits: {
     trailers: true,
     peerPort: true,
@@ -21,6 +21,7 @@ export const llhttp = {
     answersMalformed: true,
     webSocketPause: true,
     webSocketCloseFrames: true,
+    timeouts: true,
     servesOtherUpgrades: true,
   },
   async open(options, log) {

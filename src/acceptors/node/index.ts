@@ -4,7 +4,7 @@ import { NodeAcceptor } from './acceptor.js';
 
 export const node = {
   name: 'node',
-  label: 'node (node:http)',
+  label: 'node:http',
   summary: "Node's http module: the most compatible, and the slowest (IncomingMessage and ServerResponse per request).",
   auto: true,
   traits: {
@@ -18,6 +18,7 @@ export const node = {
     answersMalformed: true,
     webSocketPause: true,
     webSocketCloseFrames: true,
+    timeouts: true,
     servesOtherUpgrades: false,
   },
   async open(options, log) {

@@ -10,12 +10,12 @@ function firstLine(error: unknown): string {
 
 export const uws = {
   name: 'uws',
-  label: 'uws (uWebSockets.js)',
+  label: 'uWebSockets.js',
   summary:
     'uWebSockets.js v20 (uws-pack): fast, but its parser answers HTTP/1.0 and split request lines with 505, ' +
     'closes pipelined connections behind slow responses and leaves malformed requests unanswered; ' +
     'the official builds from its GitHub releases fix the parser where glibc allows them.',
-  auto: true,
+  auto: false,
   traits: {
     trailers: false,
     peerPort: false,
@@ -27,6 +27,7 @@ export const uws = {
     answersMalformed: false,
     webSocketPause: false,
     webSocketCloseFrames: false,
+    timeouts: false,
     servesOtherUpgrades: true,
   },
   async open(options, log) {
