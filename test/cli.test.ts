@@ -2,58 +2,14 @@
  * The `tsgi` command as a user runs it: a real child process serving real HTTP.
  * Needs `dist/` (npm test builds it first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killChildren, run, start } from './cli-process.js';
 import { describeBackends, rawRequest, parseResponses } from './helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'dist', 'cli', 'main.js');
-
-interface Running {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  port: number;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: string[]; stderr: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout, stderr, exited };
-}
-
-/** Starts the CLI on an OS-chosen port and waits for its "listening on" line. */
-async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
-  const started = run(['--bind', '127.0.0.1:0', ...args], env);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${started.stderr.join('')}`)), 10_000);
-    started.child.stderr!.on('data', () => {
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(started.stderr.join(''));
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    started.exited.then((code) => reject(new Error(`exited with ${code}: ${started.stderr.join('')}`)));
-  });
-  return { ...started, port };
-}
+afterEach(killChildren);
 
 describe('tsgi command line', () => {
   it('prints help and version', async () => {

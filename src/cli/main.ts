@@ -107,7 +107,9 @@ async function main(argv: readonly string[]): Promise<void> {
       wsMaxBackpressure: settings.wsMaxBackpressure,
     });
   } catch (error) {
-    fail(flagNames((error as Error).message), error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
+    // Option names in validation messages become flags; other messages are prose and stay as they are.
+    const message = (error as Error).message;
+    fail(error instanceof ConfigError ? flagNames(message) : message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
   }
   installProcessGuards(server);
   server.logger.log('info', `serving ${loaded.label}`);
