@@ -271,8 +271,8 @@ describeBackends('transport regressions on %s', (backend) => {
       () => false,
     );
     if (traitsOf(backend).pipelinesAsync) {
-      // /a streams; node:http also starts /b at once (its response waits behind /a's), llhttp
-      // holds /b until /a's response is over (here: never).
+      // /a streams; /b waits its turn until /a's response is over (here: never, so the client
+      // leaving must end /a's body and drop /b without ever calling the app for it).
       expect(streaming).toBe(true);
       expect(created[0]).toBe('/a');
     }

@@ -49,15 +49,16 @@ export function refusal(code: number, detail?: string): Buffer {
   return closingResponse(response.head.status, response.head.headers, response.body);
 }
 
-/** The status for an llhttp parse error code: 431 for an oversized head, 505 for a bad version, else 400. */
-function statusForParseError(code: string | undefined): number {
+/** The status for an llhttp parse error: 431 for an oversized head, 505 for a version it refused, else 400. */
+function statusForParseError(code: string | undefined, reason: string | undefined): number {
   if (code === 'HPE_HEADER_OVERFLOW') return 431;
-  if (code === 'HPE_INVALID_VERSION') return 505;
+  // The same code covers a malformed version ("Expected dot", "Expected CRLF after version").
+  if (code === 'HPE_INVALID_VERSION' && reason === 'Invalid HTTP version') return 505;
   return 400;
 }
 
 /** The answer to a request llhttp could not parse, naming what it found wrong. */
 export function parseErrorRefusal(code: string | undefined, reason: string | undefined): Buffer {
   const what = reason === undefined || reason === '' ? code : `${reason} (${code})`;
-  return refusal(statusForParseError(code), `The request could not be parsed: ${what}.`);
+  return refusal(statusForParseError(code, reason), `The request could not be parsed: ${what}.`);
 }

@@ -7,7 +7,7 @@
  */
 import { TSGI_VERSION } from '../spec/constants.js';
 import type { Environ, ErrorStream, InputStream } from '../spec/types.js';
-import { noteContentLength, resetFraming, type BodyFraming } from './framing.js';
+import { newFraming, noteContentLength, noteHost, noteTransferEncoding, resetFraming, type BodyFraming } from './framing.js';
 import { decodePath } from './path.js';
 import type { PeerAddressSource, RequestHead } from './transport.js';
 
@@ -38,7 +38,7 @@ function cgiKey(lowerName: string): string {
 // The environ being filled by `visitHeader`. Header visiting is synchronous, so one module-level
 // target replaces a closure per request.
 let target: Environ | null = null;
-let framing: BodyFraming = { contentLength: -1, chunked: false, ambiguous: false };
+let framing: BodyFraming = newFraming();
 
 function visitHeader(lowerName: string, value: string): void {
   const environ = target!;
@@ -52,7 +52,8 @@ function visitHeader(lowerName: string, value: string): void {
     // A name with '_' would alias a '-' name in the environ (X_User vs X-User), a known header
     // spoofing vector behind proxies that only filter one spelling; such headers are dropped.
     if (lowerName.indexOf('_') !== -1) return;
-    if (lowerName === 'transfer-encoding') framing.chunked = true;
+    if (lowerName === 'transfer-encoding') noteTransferEncoding(framing, value);
+    else if (lowerName === 'host') noteHost(framing, value);
     key = cgiKey(lowerName);
   }
   const previous = environ[key];

@@ -11,6 +11,7 @@ import type { GatewayRuntime } from './gateway.js';
 import { RequestInput, type InputOwner } from './input.js';
 import { describe, stackOf, type ResponseHead } from './response-head.js';
 import type { ExchangeEvents, Transport } from './transport.js';
+import type { Refusal } from './framing.js';
 import { ResponseWire, WireState, type WireOwner } from './wire.js';
 
 export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
@@ -347,9 +348,9 @@ export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
     }
   }
 
-  /** A request whose framing is ambiguous: refused before the app sees it (docs/spec.md §8). */
-  refuseAmbiguousFraming(): void {
-    this.wire.refuseAmbiguousFraming(this.requestLabel());
+  /** A request whose framing or Host cannot be trusted: refused before the app sees it (docs/spec.md §8). */
+  refuse(refusal: Refusal): void {
+    this.wire.refuse(refusal, this.requestLabel());
   }
 
   private stopIterating(): void {

@@ -6,7 +6,7 @@
 import type { GatewayApp, InputMode } from '../spec/types.js';
 import type { Logger } from '../server/logger.js';
 import { buildEnviron, type EnvironDefaults } from './environ.js';
-import { hasBody, type BodyFraming } from './framing.js';
+import { framingProblem, hasBody, newFraming } from './framing.js';
 import { createErrorStream } from './errors-stream.js';
 import { Exchange } from './exchange.js';
 import { RequestInput } from './input.js';
@@ -58,7 +58,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   private readonly inputMode: InputMode;
   private readonly defaults: EnvironDefaults;
   /** Reused by every dispatch: environ building is synchronous. */
-  private readonly framing: BodyFraming = { contentLength: -1, chunked: false, ambiguous: false };
+  private readonly framing = newFraming();
 
   constructor(options: GatewayOptions) {
     this.app = options.app;
@@ -87,9 +87,11 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     const exchange = new Exchange(this, transport, environ, head.method === 'HEAD');
     // The access line is written after the response ended; settle a lazy REMOTE_ADDR first.
     if (this.logger.accessEnabled) void environ.REMOTE_ADDR;
-    if (framing.ambiguous) {
-      // uWS takes the first of several Content-Length headers; llhttp refuses them itself.
-      exchange.refuseAmbiguousFraming();
+    const problem = framingProblem(framing, head.protocol);
+    if (problem !== null) {
+      // Whatever the backend's parser let through (uWS takes the first of several
+      // Content-Length headers; none of them checks Host): refused before the app sees it.
+      exchange.refuse(problem);
     } else if (!hasBody(framing)) {
       exchange.run();
     } else if (this.inputMode === 'stream') {

@@ -7,12 +7,13 @@
  * - A declared Content-Length is a ceiling (`room`) and a promise: a body that ends short of it
  *   cuts the connection, so the client cannot take a partial response for a whole one.
  * - The server's own answers (a 500 for a fault, a 413) and the refusal of a request whose
- *   framing is ambiguous (several Content-Length headers) are written here.
+ *   framing or Host cannot be trusted (core/framing.ts) are written here.
  * - Once the response is over, one access-log line with the status and the body bytes sent.
  */
 import type { Logger } from '../server/logger.js';
 import type { BodyChunk, HeaderPair } from '../spec/types.js';
 import { formatAccessFields } from './access-log.js';
+import type { Refusal } from './framing.js';
 import { isBodiless, type ResponseHead } from './response-head.js';
 import { serverResponse } from './server-responses.js';
 import type { Transport } from './transport.js';
@@ -142,12 +143,11 @@ export class ResponseWire {
     this.over();
   }
 
-  /** Refuses a request whose framing cannot be trusted (docs/spec.md §8), before any app sees it. */
-  refuseAmbiguousFraming(label: string): void {
-    const reason = 'the request has more than one Content-Length header';
-    const response = serverResponse(400, reason);
-    this.status = 400;
-    this.logger.log('info', `${label}: refused: ${reason}`);
+  /** Refuses a request whose framing or Host cannot be trusted (core/framing.ts), before any app sees it. */
+  refuse(refusal: Refusal, label: string): void {
+    const response = serverResponse(refusal.status, refusal.reason);
+    this.status = refusal.status;
+    this.logger.log('info', `${label}: refused: ${refusal.reason}`);
     this.transport.refuse(response.head, response.body);
     this.over();
   }

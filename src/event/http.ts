@@ -6,7 +6,7 @@
  * a single `http.response.body` without `more_body` is sent in one burst with its length (the
  * common case), anything else streams with the transport's backpressure.
  */
-import { hasBody } from '../core/framing.js';
+import { framingProblem, hasBody, type Refusal } from '../core/framing.js';
 import { buildResponseHead, ResponseHeadError, stackOf, type ResponseHead } from '../core/response-head.js';
 import type { BodyReceiver, ExchangeEvents, RequestHandler, RequestHead, Transport } from '../core/transport.js';
 import { ResponseWire, type WireOwner } from '../core/wire.js';
@@ -14,7 +14,7 @@ import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types
 import type { HeaderPair } from '../spec/types.js';
 import { statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
-import { buildHttpScope, type RequestFacts } from './scope.js';
+import { buildHttpScope, newFacts } from './scope.js';
 
 const EMPTY = new Uint8Array(0);
 /** Body bytes queued for the app before the socket is paused. */
@@ -38,7 +38,7 @@ const enum Response {
 
 export class EventHttpHandler implements RequestHandler {
   /** Reused by every dispatch: scope building is synchronous. */
-  private readonly facts: RequestFacts = { contentLength: -1, chunked: false, ambiguous: false, protocols: '' };
+  private readonly facts = newFacts();
 
   constructor(private readonly runtime: EventRuntime) {}
 
@@ -46,8 +46,9 @@ export class EventHttpHandler implements RequestHandler {
     const facts = this.facts;
     const scope = buildHttpScope(head, this.runtime.defaults, facts);
     const call = new HttpCall(this.runtime, transport, scope, hasBody(facts));
-    if (facts.ambiguous) {
-      call.refuse();
+    const problem = framingProblem(facts, head.protocol);
+    if (problem !== null) {
+      call.refuse(problem);
       return;
     }
     // Settle a lazily fetched client address while the response is alive (the access log and
@@ -139,9 +140,9 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
     this.transport.readBody(this);
   }
 
-  refuse(): void {
+  refuse(refusal: Refusal): void {
     this.state = Response.Complete;
-    this.wire.refuseAmbiguousFraming(this.label());
+    this.wire.refuse(refusal, this.label());
   }
 
   // --- receive() ------------------------------------------------------------------------------

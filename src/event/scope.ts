@@ -3,7 +3,7 @@
  * `RequestHead`. Like the environ, each scope comes from one object literal (one hidden class),
  * and on acceptors where the peer address is costly (uWS) `client` is fetched on first read.
  */
-import { noteContentLength, resetFraming, type BodyFraming } from '../core/framing.js';
+import { newFraming, noteContentLength, noteHost, noteTransferEncoding, resetFraming, type BodyFraming } from '../core/framing.js';
 import { decodePath } from '../core/path.js';
 import type { PeerAddressSource, RequestHead } from '../core/transport.js';
 import type { AsgiInfo, EventHeader, HttpScope, WebSocketScope } from '../spec/event-types.js';
@@ -27,16 +27,22 @@ export interface RequestFacts extends BodyFraming {
   protocols: string;
 }
 
+export function newFacts(): RequestFacts {
+  return { ...newFraming(), protocols: '' };
+}
+
 // Header visiting is synchronous: one module-level target instead of a closure per request.
 let headers: EventHeader[] = [];
-let facts: RequestFacts = { contentLength: -1, chunked: false, ambiguous: false, protocols: '' };
+let facts: RequestFacts = newFacts();
 
 function visitHeader(lowerName: string, value: string): void {
   headers.push([lowerName, value]);
   if (lowerName === 'content-length') {
     noteContentLength(facts, value);
   } else if (lowerName === 'transfer-encoding') {
-    facts.chunked = true;
+    noteTransferEncoding(facts, value);
+  } else if (lowerName === 'host') {
+    noteHost(facts, value);
   } else if (lowerName === 'sec-websocket-protocol') {
     facts.protocols = facts.protocols === '' ? value : `${facts.protocols}, ${value}`;
   }

@@ -59,6 +59,8 @@ export interface LlhttpBinding {
   readonly kOnExecute: number;
   /** Method names by the index `onHeadersComplete` passes. */
   readonly methods: readonly string[];
+  /** `initialize`'s flag that lets any version digits through (tsgi checks versions itself); 0 where absent. */
+  readonly lenientVersion: number;
 }
 
 interface HttpCommon {
@@ -104,6 +106,7 @@ export function loadLlhttp(): LlhttpBinding {
     kOnMessageComplete: Parser.kOnMessageComplete as number,
     kOnExecute: Parser.kOnExecute as number,
     methods: methods as string[],
+    lenientVersion: typeof Parser.kLenientVersion === 'number' ? Parser.kLenientVersion : 0,
   };
   selfTest(binding);
   loaded = binding;

@@ -11,9 +11,10 @@
  *   current response waits on I/O.
  * - Writing: everything written while a read is being parsed, or within one tick, leaves in one
  *   burst (`cork`, then one `writev`). Backpressure is the socket's own (`write()` and 'drain').
- * - Refusing: a head that breaks RFC 9112 (or a parse error) stops the parser at once, so
- *   nothing after it can be read as a request; the answer (400, 417, 431, 501, 505) waits for
- *   the responses ahead of it, then the connection closes.
+ * - Refusing: a parse error, CONNECT or an unknown expectation stops
+ *   the parser at once, so nothing after it can be read as a request; the answer (400, 417,
+ *   431, 501, 505) waits for the responses ahead of it, then the connection closes. (Version,
+ *   Host and framing rules are the core's, for every backend: core/framing.ts.)
  * - Timeouts: the acceptor's sweep calls `checkTimeouts` with its coarse clock.
  */
 import type { Socket } from 'node:net';
@@ -49,8 +50,6 @@ const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
 /** How long a closing connection may take to flush and hear the client close, before it is destroyed. */
 const CLOSE_FLUSH_MS = 5000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-/** RFC 9112 §3.2 / RFC 3986: host (IP-literal, IPv4 or reg-name) and an optional port. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
 
 export interface ConnectionHost {
   readonly binding: LlhttpBinding;
@@ -186,12 +185,10 @@ export class Connection implements BodyAccounting {
     // Pipelined requests after the last one answered are not read (the client learns from
     // `Connection: close`, or from the refusal, that they were not processed).
     if (this.stopped || this.ending) return -1;
-    if (major !== 1 || minor > 1) {
-      return this.refuse(505, `HTTP/${major}.${minor} is not supported: send HTTP/1.1 or HTTP/1.0`);
-    }
-    const http10 = minor === 0;
-    let hosts = 0;
-    let host = '';
+    // RFC 9112 §2.3: a later 1.x minor version is served as HTTP/1.1; the core refuses other
+    // major versions (core/framing.ts).
+    const http10 = major === 1 && minor === 0;
+    const protocol = major !== 1 ? `HTTP/${major}.${minor}` : http10 ? 'HTTP/1.0' : 'HTTP/1.1';
     let contentLength = -1;
     let chunked = false;
     let expect: string | null = null;
@@ -200,16 +197,12 @@ export class Connection implements BodyAccounting {
       const name = headers[i]!.toLowerCase();
       headers[i] = name;
       switch (name) {
-        case 'host':
-          hosts++;
-          host = headers[i + 1]!;
-          break;
         case 'content-length':
           // llhttp has refused a malformed or repeated one.
           contentLength = Number(headers[i + 1]);
           break;
         case 'transfer-encoding':
-          // llhttp has refused any coding list that does not end in chunked.
+          // The core refuses codings other than chunked alone (core/framing.ts).
           chunked = true;
           break;
         case 'expect':
@@ -220,11 +213,8 @@ export class Connection implements BodyAccounting {
           break;
       }
     }
-    if (hosts === 0 && !http10) return this.refuse(400, 'an HTTP/1.1 request needs a Host header');
-    if (hosts > 1) return this.refuse(400, 'the request has more than one Host header');
-    if (hosts === 1 && !HOST.test(host)) return this.refuse(400, `the Host header ${JSON.stringify(host)} is not a valid host[:port]`);
-    // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such framing cannot be trusted.
-    if (chunked && http10) return this.refuse(400, 'an HTTP/1.0 request cannot have a Transfer-Encoding header');
+    // Host, Content-Length and Transfer-Encoding rules are the core's, for every backend
+    // (core/framing.ts); what is checked here is what must stop the parser at once.
     const methodName = this.host.binding.methods[method] ?? '';
     if (methodName === 'CONNECT') return this.refuse(501, 'CONNECT is for proxies; this server only serves its own resources');
     const hasBody = chunked || contentLength > 0;
@@ -235,7 +225,7 @@ export class Connection implements BodyAccounting {
       this,
       methodName,
       url,
-      http10 ? 'HTTP/1.0' : 'HTTP/1.1',
+      protocol,
       keepAlive,
       headers,
       chunked ? -1 : contentLength,
@@ -277,6 +267,10 @@ export class Connection implements BodyAccounting {
   onMessageComplete(): void {
     this.inParse = true;
     this.messagesInRead++;
+    // A trailer section arrives like early headers; nothing reads it, and it must not be taken
+    // for the start of the next head.
+    this.earlyHeaders = [];
+    this.earlyUrl = '';
     const request = this.parsing;
     if (request === null) return;
     this.parsing = null;
@@ -786,8 +780,9 @@ function acquireParser(binding: LlhttpBinding, maxHeaderSize: number): OwnedPars
     parser[binding.kOnExecute] = onExecute;
   }
   parser[binding.kOnMessageComplete] = null;
-  // Strict: no lenient flags, so llhttp refuses every framing ambiguity it knows.
-  parser.initialize(binding.REQUEST, RESOURCE, maxHeaderSize, 0);
+  // Strict but for version digits: llhttp refuses every framing ambiguity it knows, and tsgi
+  // checks the version itself (505 for anything but 1.x; 1.2 is served as 1.1).
+  parser.initialize(binding.REQUEST, RESOURCE, maxHeaderSize, binding.lenientVersion);
   return parser;
 }
 

@@ -8,6 +8,7 @@ import { parseErrorRefusal, refusal } from '../http1.js';
 import { AcceptorBase } from '../lifecycle.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
+import { ConnectionPipeline, type PendingRequest } from './pipeline.js';
 import { NodeTransport, type NodeTransportHost } from './transport.js';
 import { SocketWebSockets } from '../ws/websockets.js';
 
@@ -24,7 +25,9 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     const { keepAlive, head } = options.timeouts;
     this.server = http.createServer({
       maxHeaderSize: options.maxHeaderSize,
-      requireHostHeader: true,
+      // The core refuses a missing Host itself (core/framing.ts), and then serves nothing after
+      // it on the connection; node's own refusal would go on serving the pipelined requests.
+      requireHostHeader: false,
       keepAliveTimeout: keepAlive * 1000,
       // Node's headersTimeout counts from a request's first byte: the slowloris guard. Its
       // requestTimeout (a cap on a whole upload) is off: a body is guarded by its stalls instead
@@ -64,13 +67,17 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
+    pipelineOf(req.socket, this.startRequest).offer({ req, res, expectsContinue });
+  }
+
+  private readonly startRequest = ({ req, res, expectsContinue }: PendingRequest): void => {
     const head = this.head;
     head.fill(req);
-    const transport = new NodeTransport(req, res, this);
+    const transport = new NodeTransport(req, res, this, pipelineOf(req.socket, this.startRequest));
     transport.expectsContinue = expectsContinue;
     this.dispatchRequest(head, transport);
     head.rawHeaders = [];
-  }
+  };
 
   private onUpgrade(sockets: SocketWebSockets, req: http.IncomingMessage, socket: Socket, bodyHead: Buffer): void {
     const head = this.head;
@@ -80,19 +87,19 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-    // A response already under way on this connection (pipelining) must not get an error
-    // response spliced into its body: cut the connection instead.
-    const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (error.code === 'ECONNRESET' || !socket.writable || (inProgress != null && inProgress.headersSent === true)) {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
+    let answer: Buffer;
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       this.clientTimedOut(`${socket.remoteAddress ?? ''}: the request head took longer than ${this.options.timeouts.head} s; answered 408`);
-      socket.end(refusal(408, `The request head did not arrive within ${this.options.timeouts.head} s.`));
+      answer = refusal(408, `The request head did not arrive within ${this.options.timeouts.head} s.`);
     } else {
-      socket.end(parseErrorRefusal(error.code, (error as { reason?: string }).reason));
+      answer = parseErrorRefusal(error.code, (error as { reason?: string }).reason);
     }
+    // Never spliced into a response under way: it goes out after the responses ahead of it.
+    pipelineOf(socket, this.startRequest).refuse(answer);
   }
 
   protected stopAccepting(): void {
@@ -115,6 +122,17 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     this.webSockets?.cut();
     await this.serverClosed;
   }
+}
+
+const pipelines = new WeakMap<Socket, ConnectionPipeline>();
+
+function pipelineOf(socket: Socket, start: (request: PendingRequest) => void): ConnectionPipeline {
+  let pipeline = pipelines.get(socket);
+  if (pipeline === undefined) {
+    pipeline = new ConnectionPipeline(socket, start);
+    pipelines.set(socket, pipeline);
+  }
+  return pipeline;
 }
 
 function delay(ms: number): Promise<void> {

@@ -19,7 +19,9 @@ export class NodeHead implements RequestHead {
   fill(req: IncomingMessage): void {
     this.method = req.method ?? 'GET';
     splitTarget(this, req.url ?? '/');
-    this.protocol = req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    const { httpVersionMajor: major, httpVersionMinor: minor } = req;
+    // The core refuses versions other than 1.x (core/framing.ts); a later 1.x is served as 1.1.
+    this.protocol = major !== 1 ? `HTTP/${major}.${minor}` : minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
     const socket = req.socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);

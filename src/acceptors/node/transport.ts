@@ -9,6 +9,7 @@ import { httpDate } from '../../core/date.js';
 import type { ResponseHead } from '../../core/response-head.js';
 import { serverResponse } from '../../core/server-responses.js';
 import type { BodyReceiver, ExchangeEvents, Transport } from '../../core/transport.js';
+import type { ConnectionPipeline } from './pipeline.js';
 
 const EMPTY = new Uint8Array(0);
 /** How long an aborted response may take to flush before its socket is destroyed. */
@@ -66,6 +67,7 @@ export class NodeTransport implements Transport {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly host: NodeTransportHost,
+    private readonly pipeline: ConnectionPipeline,
   ) {
     // The core adds a cached Date itself.
     res.sendDate = false;
@@ -149,7 +151,7 @@ export class NodeTransport implements Transport {
     if (this.done) return;
     const res = this.res;
     const wire = wireOf(head);
-    res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, close || this.host.closing));
+    res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, this.closes(close)));
     this.markDone();
     if (body === null) res.end();
     else res.end(body);
@@ -158,7 +160,7 @@ export class NodeTransport implements Transport {
   startStream(head: ResponseHead, contentLength: number): void {
     if (this.done) return;
     const wire = wireOf(head);
-    this.res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, this.host.closing));
+    this.res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, this.closes(false)));
   }
 
   writeStream(chunk: BodyChunk): boolean {
@@ -207,11 +209,19 @@ export class NodeTransport implements Transport {
     return this.done;
   }
 
+  /** Whether this response ends the connection; if so, nothing pipelined after it is served. */
+  private closes(asked: boolean): boolean {
+    const close = asked || this.host.closing || !this.res.shouldKeepAlive;
+    if (close) this.pipeline.close();
+    return close;
+  }
+
   private markDone(): void {
     if (this.done) return;
     this.done = true;
     this.disarmStall();
     this.host.exchangeEnded();
+    this.pipeline.done();
     const wasReading = this.receiver !== null;
     this.receiver = null;
     if (this.onSocketClose !== null) {
