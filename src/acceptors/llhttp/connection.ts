@@ -47,6 +47,8 @@ const MAX_QUEUED_BODY = 64 * 1024;
  * the connection closes after the response.
  */
 const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
+/** A whole response whose body is at most this size goes out in one buffer with its head (a copy). */
+const MAX_JOINED_BODY = 16 * 1024;
 /** How long a closing connection may take to flush and hear the client close, before it is destroyed. */
 const CLOSE_FLUSH_MS = 5000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -96,6 +98,8 @@ export class Connection implements BodyAccounting {
   private holds = 0;
   private queuedBody = 0;
   private corked = false;
+  /** Whole pieces (Latin-1 text or bytes) written while a read is parsed, sent together when it is done (see send). */
+  private readonly burst: Array<string | Uint8Array> = [];
   /** Inside the parsing of one read: writes wait for `onExecute` to leave in one burst. */
   private inParse = false;
   private advancing = false;
@@ -297,7 +301,7 @@ export class Connection implements BodyAccounting {
     } else if (this.stoppedAtUpgrade && typeof result === 'number') {
       this.afterUpgradeStop(result);
     }
-    this.uncork();
+    this.flush();
   }
 
   private onData(chunk: Buffer): void {
@@ -361,8 +365,7 @@ export class Connection implements BodyAccounting {
     const answer = this.refusalAnswer;
     if (answer === null || this.closed) return;
     this.refusalAnswer = null;
-    this.cork();
-    this.socket.write(answer);
+    this.send(answer);
     this.closeSocket();
   }
 
@@ -478,20 +481,40 @@ export class Connection implements BodyAccounting {
 
   // --- writing --------------------------------------------------------------------------------
 
-  /** A response head (`head` ends with its blank line) and, for a whole response, its body. */
-  writeResponse(head: string, body: BodyChunk | null): void {
+  /**
+   * A response head (`head` ends with its blank line) and, for a whole response, its body of
+   * `bodyLength` bytes.
+   */
+  writeResponse(head: string, body: BodyChunk | null, bodyLength: number): void {
     if (this.closed) return;
-    const socket = this.socket;
-    this.cork();
-    socket.write(head, 'latin1');
-    if (body !== null) socket.write(body);
-    this.checkOutput();
+    if (body === null) {
+      this.send(head);
+      return;
+    }
+    if (typeof body === 'string' && bodyLength === body.length && bodyLength <= MAX_JOINED_BODY) {
+      // As many bytes as UTF-16 units: the body is ASCII, so head and body are one Latin-1 string.
+      this.send(head + body);
+      return;
+    }
+    if (bodyLength > MAX_JOINED_BODY) {
+      // Large bodies go as they are (one writev with the head, no copy).
+      this.toSocket();
+      this.socket.write(head, 'latin1');
+      this.socket.write(body);
+      return;
+    }
+    // Head and body in one buffer: one write (no writev), and one piece of a burst.
+    const bytes = Buffer.allocUnsafe(head.length + bodyLength);
+    bytes.write(head, 0, 'latin1');
+    if (typeof body === 'string') bytes.write(body, head.length, 'utf8');
+    else bytes.set(body, head.length);
+    this.send(bytes);
   }
 
   /** Body bytes of a response with a Content-Length (or close-delimited); false: wait for drain. */
   writeBody(chunk: BodyChunk): boolean {
     if (this.closed) return true;
-    this.cork();
+    this.toSocket();
     const writable = this.socket.write(chunk);
     this.checkOutput();
     return writable;
@@ -502,7 +525,7 @@ export class Connection implements BodyAccounting {
     if (this.closed) return true;
     const socket = this.socket;
     const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    this.cork();
+    this.toSocket();
     socket.write(`${length.toString(16)}\r\n`, 'latin1');
     socket.write(chunk);
     const writable = socket.write('\r\n', 'latin1');
@@ -512,8 +535,30 @@ export class Connection implements BodyAccounting {
 
   writeRaw(text: string): void {
     if (this.closed) return;
+    this.send(text);
+  }
+
+  /**
+   * Whole pieces, Latin-1 text or bytes (a small response, a refusal, a 100 Continue). While a read is being parsed they
+   * wait in `burst` and leave together at onExecute: one write for one response, one writev for a
+   * pipelined batch. Otherwise, or once something streams, they go to the corked socket in order.
+   */
+  private send(piece: string | Uint8Array): void {
+    if (this.inParse && !this.corked) {
+      this.burst.push(piece);
+      return;
+    }
+    this.toSocket();
+    this.socket.write(piece, 'latin1');
+  }
+
+  /** From now on, writes go to the (corked) socket, after whatever waited in the burst. */
+  private toSocket(): void {
     this.cork();
-    this.socket.write(text, 'latin1');
+    const burst = this.burst;
+    if (burst.length === 0) return;
+    for (const piece of burst) this.socket.write(piece, 'latin1');
+    burst.length = 0;
   }
 
   private cork(): void {
@@ -521,13 +566,27 @@ export class Connection implements BodyAccounting {
     this.corked = true;
     this.socket.cork();
     // Inside a parse, onExecute uncorks once the whole read is answered.
-    if (!this.inParse) process.nextTick(uncorkConnection, this);
+    if (!this.inParse) process.nextTick(flushConnection, this);
   }
 
-  uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
+  /** Everything written so far leaves: the burst in one write (or writev), the corked socket's queue. */
+  flush(): void {
+    const burst = this.burst;
+    if (this.socket.destroyed) {
+      burst.length = 0;
+      this.corked = false;
+      return;
+    }
+    if (!this.corked && burst.length === 1) {
+      this.socket.write(burst[0]!, 'latin1');
+      burst.length = 0;
+    } else {
+      if (burst.length > 0) this.toSocket();
+      if (!this.corked) return;
+      this.corked = false;
+      this.socket.uncork();
+    }
+    this.checkOutput();
   }
 
   /** Unread responses pile up: stop reading further pipelined requests until the client catches up. */
@@ -581,7 +640,7 @@ export class Connection implements BodyAccounting {
     this.requests.shift();
     this.parsing = null;
     this.closed = true;
-    this.uncork();
+    this.flush();
     const socket = this.socket;
     socket.off('end', this.onGone);
     socket.off('error', this.onGone);
@@ -607,7 +666,7 @@ export class Connection implements BodyAccounting {
     this.ending = true;
     this.closed = true;
     this.dropQueued();
-    this.uncork();
+    this.flush();
     this.release(Hold.App | Hold.Pipeline | Hold.Output);
     this.socket.end();
     this.closeTimer = setTimeout(destroySocket, CLOSE_FLUSH_MS, this.socket).unref();
@@ -638,7 +697,7 @@ export class Connection implements BodyAccounting {
     this.ending = true;
     this.closed = true;
     // Whatever is written still leaves (a FIN only ends the client's side).
-    this.uncork();
+    this.flush();
     this.dropQueued();
   }
 
@@ -692,8 +751,8 @@ export class Connection implements BodyAccounting {
   }
 }
 
-function uncorkConnection(connection: Connection): void {
-  connection.uncork();
+function flushConnection(connection: Connection): void {
+  connection.flush();
 }
 
 function destroySocket(socket: Socket): void {

@@ -58,7 +58,8 @@ export class LlhttpTransport implements Transport {
     const keepAlive = this.conn.mayKeepAlive(request, close);
     const length = contentLength >= 0 ? `Content-Length: ${contentLength}\r\n` : '';
     this.headSent = true;
-    this.conn.writeResponse(headLines(head) + dateLine(head.hasDate) + length + connectionLine(request, keepAlive), body);
+    // With a body, contentLength is its length (the Transport contract).
+    this.conn.writeResponse(headLines(head) + dateLine(head.hasDate) + length + connectionLine(request, keepAlive), body, contentLength);
     this.finish(keepAlive);
   }
 
@@ -79,7 +80,7 @@ export class LlhttpTransport implements Transport {
     }
     this.keepAlive = keepAlive;
     this.headSent = true;
-    this.conn.writeResponse(headLines(head) + dateLine(head.hasDate) + framing + connectionLine(request, keepAlive), null);
+    this.conn.writeResponse(headLines(head) + dateLine(head.hasDate) + framing + connectionLine(request, keepAlive), null, 0);
   }
 
   writeStream(chunk: BodyChunk): boolean {
