@@ -38,9 +38,9 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     return this.sockets !== null;
   }
 
-  protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+  protected async bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
     if (webSockets) {
-      this.sockets = new SocketWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
+      this.sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {

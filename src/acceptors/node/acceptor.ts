@@ -44,10 +44,10 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
   }
 
-  protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+  protected async bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
     if (webSockets) {
       // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
-      const sockets = new SocketWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
+      const sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
       this.webSockets = sockets;
       this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, bodyHead: Buffer) => this.onUpgrade(sockets, req, socket, bodyHead));
     }

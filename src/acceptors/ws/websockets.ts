@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { RequestHead } from '../../core/transport.js';
 import type {
   WebSocketEvents,
@@ -95,13 +95,23 @@ export class SocketWebSockets {
   /** The decision for the request `ws` is completing (its hooks get only the request). */
   private handshaking: SocketUpgrade | null = null;
 
-  constructor(
+  /**
+   * Loads `ws` on first use: a server whose app has no websockets never pays for it (loading it
+   * costs about 10 MiB of memory).
+   */
+  static async create(limits: WebSocketLimits, host: SocketWebSocketHost, dispatch: DispatchUpgrade): Promise<SocketWebSockets> {
+    const { WebSocketServer: Server } = await import('ws');
+    return new SocketWebSockets(Server, limits, host, dispatch);
+  }
+
+  private constructor(
+    Server: typeof WebSocketServer,
     readonly limits: WebSocketLimits,
     readonly host: SocketWebSocketHost,
     private readonly dispatch: DispatchUpgrade,
   ) {
     this.sweeper = new IdleSweeper(limits);
-    this.wss = new WebSocketServer({
+    this.wss = new Server({
       noServer: true,
       clientTracking: false,
       maxPayload: limits.maxMessageSize,
