@@ -9,8 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killChildren, root, run, start } from './cli-process.js';
-import type { GatewayApp } from '../src/index.js';
-import { BACKENDS, delay, parseResponses, rawRequest, startServer, type TestServer } from './helpers.js';
+import { defineEventApp, type GatewayApp } from '../src/index.js';
+import { BACKENDS, delay, eventually, parseResponses, rawRequest, startServer, type TestServer } from './helpers.js';
 import { RawConn } from './raw-conn.js';
 
 const BREAK = ['--import', pathToFileURL(path.join(root, 'test', 'fixtures', 'break-llhttp.mjs')).href];
@@ -96,6 +96,62 @@ describe.runIf(BACKENDS.includes('llhttp'))('llhttp protocol', () => {
     const response = await conn.read();
     expect(response.status).toBe(200);
     expect(response.body.toString()).toBe('/head');
+  });
+
+  it('a keep-alive connection that sat idle (its parser back in the pool) serves on: GETs, a body, a pipelined pair, a websocket-free upgrade', async () => {
+    server = await startServer(async (environ, startResponse) => {
+      let bytes = 0;
+      for await (const chunk of environ['tsgi.input']) bytes += chunk.byteLength;
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return [`${environ.PATH_INFO}:${bytes}`];
+    }, 'llhttp');
+    const conn = await open();
+    conn.write(GET('/before'));
+    expect((await conn.read()).body.toString()).toBe('/before:0');
+    // Past the 1 s after which an idle connection lets its parser go (checked every 250 ms).
+    await delay(1800);
+    conn.write('POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel');
+    await delay(20);
+    conn.write('lo');
+    expect((await conn.read()).body.toString()).toBe('/body:5');
+    conn.write(GET('/one') + GET('/two'));
+    expect((await conn.read()).body.toString()).toBe('/one:0');
+    expect((await conn.read()).body.toString()).toBe('/two:0');
+    await delay(1800);
+    conn.write('GARBAGE\r\n\r\n');
+    const refused = await conn.read();
+    expect(refused.status).toBe(400);
+    await conn.waitFor(() => conn.closed);
+  });
+
+  it('a websocket handshake on a connection that sat idle is handed to the app', async () => {
+    const seen: string[] = [];
+    server = await startServer(
+      defineEventApp(async (scope, receive, send) => {
+        if (scope.type === 'http') {
+          await send({ type: 'http.response.start', status: 200 });
+          await send({ type: 'http.response.body', body: 'plain' });
+          return;
+        }
+        if (scope.type !== 'websocket') return;
+        seen.push((await receive()).type);
+        await send({ type: 'websocket.accept' });
+        seen.push((await receive()).type);
+      }),
+      'llhttp',
+    );
+    const conn = await open();
+    conn.write(GET('/first'));
+    expect((await conn.read()).body.toString()).toBe('plain');
+    await delay(1800);
+    conn.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const handshake = await conn.read();
+    expect(handshake.status).toBe(101);
+    expect(handshake.header('sec-websocket-accept')).toEqual(['s3pPLMBiTxaQ9kYGzzhZRbK+xOo=']);
+    // A masked close frame (code 1000): the app hears websocket.disconnect.
+    conn.write(Buffer.from([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]));
+    await eventually(() => seen.length === 2);
+    expect(seen).toEqual(['websocket.connect', 'websocket.disconnect']);
   });
 
   it('a pipelining client that outruns a slow app is read no further ahead than a few requests, and all are answered in order', async () => {

@@ -49,6 +49,8 @@ const MAX_QUEUED_BODY = 64 * 1024;
 const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
 /** A whole response whose body is at most this size goes out in one buffer with its head (a copy). */
 const MAX_JOINED_BODY = 16 * 1024;
+/** How long a keep-alive connection waits between requests before its parser goes back to the pool. */
+const IDLE_PARSER_MS = 1000;
 /** How long a closing connection may take to flush and hear the client close, before it is destroyed. */
 const CLOSE_FLUSH_MS = 5000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -86,6 +88,7 @@ interface StreamHandle {
 export class Connection implements BodyAccounting {
   readonly remoteAddress: string;
   readonly remotePort: string;
+  /** Null while the connection sits idle (its parser went back to the pool) and once it is over. */
   private parser: OwnedParser | null;
   private readonly handle: StreamHandle | null;
   /** Requests whose heads were parsed and whose responses are not over; [0] is being answered. */
@@ -117,9 +120,10 @@ export class Connection implements BodyAccounting {
   /** The chunk being parsed, when the socket could not be consumed (no stream handle). */
   private chunk: Buffer | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
-  private readonly onGone = (): void => this.gone();
-  private readonly onSocketClose = (): void => this.onClose();
-  private readonly onSocketDrain = (): void => this.onDrain();
+  /** The parser reads straight from the handle; otherwise reads arrive as 'data' events. */
+  private consumed = false;
+  /** The acceptor has forgotten this connection (closed or upgraded). */
+  private released = false;
   // Timeouts, on the host's coarse clock.
   private idleSince: number;
   private headStartedAt = 0;
@@ -135,19 +139,21 @@ export class Connection implements BodyAccounting {
     const parser = acquireParser(host.binding, host.options.maxHeaderSize);
     parser.connection = this;
     this.parser = parser;
-    socket.on('end', this.onGone);
-    socket.on('error', this.onGone);
-    socket.on('close', this.onSocketClose);
-    socket.on('drain', this.onSocketDrain);
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on('end', onSocketGone);
+    socket.on('error', onSocketGone);
+    socket.on('close', onSocketClose);
+    socket.on('drain', onSocketDrain);
     const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
     if (handle !== null && handle.isStreamBase === true) {
       this.handle = handle;
+      this.consumed = true;
       parser.consume(handle);
       // Flowing mode, so the end of the stream (which the parser passes back) emits 'end'.
       socket.resume();
     } else {
       this.handle = null;
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      socket.on('data', onSocketData);
     }
   }
 
@@ -304,9 +310,15 @@ export class Connection implements BodyAccounting {
     this.flush();
   }
 
-  private onData(chunk: Buffer): void {
-    const parser = this.parser;
-    if (parser === null) return;
+  /** A read that came as a 'data' event (no stream handle, or after the parser was let go while idle). */
+  onData(chunk: Buffer): void {
+    let parser = this.parser;
+    if (parser === null) {
+      if (this.released) return;
+      parser = acquireParser(this.host.binding, this.host.options.maxHeaderSize);
+      parser.connection = this;
+      this.parser = parser;
+    }
     this.chunk = chunk;
     const result = parser.execute(chunk);
     this.onExecute(result);
@@ -594,7 +606,7 @@ export class Connection implements BodyAccounting {
     if (this.parsing === null && this.socket.writableNeedDrain) this.hold(Hold.Output);
   }
 
-  private onDrain(): void {
+  onDrain(): void {
     this.release(Hold.Output);
     this.requests[0]?.transport?.onDrain();
   }
@@ -614,7 +626,7 @@ export class Connection implements BodyAccounting {
 
   private stopReading(): void {
     const handle = this.handle;
-    if (handle === null) {
+    if (handle === null || !this.consumed) {
       this.socket.pause();
     } else if (handle.reading !== false) {
       handle.reading = false;
@@ -624,7 +636,7 @@ export class Connection implements BodyAccounting {
 
   private startReading(): void {
     const handle = this.handle;
-    if (handle === null) {
+    if (handle === null || !this.consumed) {
       this.socket.resume();
     } else if (handle.reading !== true && !this.socket.destroyed) {
       handle.reading = true;
@@ -642,13 +654,15 @@ export class Connection implements BodyAccounting {
     this.closed = true;
     this.flush();
     const socket = this.socket;
-    socket.off('end', this.onGone);
-    socket.off('error', this.onGone);
-    socket.off('close', this.onSocketClose);
-    socket.off('drain', this.onSocketDrain);
-    this.detach();
-    // The websocket reads through the socket's stream again.
+    socket.off('end', onSocketGone);
+    socket.off('error', onSocketGone);
+    socket.off('close', onSocketClose);
+    socket.off('drain', onSocketDrain);
+    socket.off('data', onSocketData);
+    // Reading resumes (the handle's reads reach the socket's stream again once the parser lets
+    // go of it, in the same turn, before any read can arrive) for the websocket to take over.
     this.startReading();
+    this.detach();
     this.host.upgrade(request, this.socket, bodyHead);
   }
 
@@ -692,7 +706,7 @@ export class Connection implements BodyAccounting {
   }
 
   /** The client closed or reset the connection: whatever is in flight is abandoned. */
-  private gone(): void {
+  gone(): void {
     this.stopped = true;
     this.ending = true;
     this.closed = true;
@@ -701,7 +715,7 @@ export class Connection implements BodyAccounting {
     this.dropQueued();
   }
 
-  private onClose(): void {
+  onClose(): void {
     this.gone();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.detach();
@@ -709,12 +723,30 @@ export class Connection implements BodyAccounting {
 
   /** Lets go of the parser; the acceptor forgets the connection. */
   private detach(): void {
+    if (this.released) return;
+    this.released = true;
+    this.letParserGo();
+    this.host.released(this);
+  }
+
+  private letParserGo(): void {
     const parser = this.parser;
     if (parser === null) return;
     this.parser = null;
     parser.connection = null;
-    releaseParser(parser, this.handle !== null);
-    this.host.released(this);
+    releaseParser(parser, this.consumed);
+    this.consumed = false;
+  }
+
+  /**
+   * An idle keep-alive connection gives its parser (about 2 KiB in C++) back to the pool and
+   * reads through 'data' events from then on; the next request takes a parser again. Thousands
+   * of idle connections then cost little more than their sockets.
+   */
+  private idle(): void {
+    if (!this.consumed) return;
+    this.letParserGo();
+    this.socket.on('data', onSocketData);
   }
 
   // --- timeouts -------------------------------------------------------------------------------
@@ -734,6 +766,8 @@ export class Connection implements BodyAccounting {
         }
       } else if (now - this.idleSince >= keepAlive * 1000) {
         this.closeSocket();
+      } else if (now - this.idleSince >= IDLE_PARSER_MS && this.holds === 0 && this.parsing === null) {
+        this.idle();
       }
     } else if (active.transport !== null && active.reading && (this.holds & Hold.App) === 0 && now - this.lastBodyAt >= body * 1000) {
       const label = `${active.method} ${active.rawPath}`;
@@ -753,6 +787,30 @@ export class Connection implements BodyAccounting {
 
 function flushConnection(connection: Connection): void {
   connection.flush();
+}
+
+// Socket listeners shared by every connection (no closures per connection): the socket knows
+// its connection.
+const CONNECTION = Symbol('tsgi.connection');
+
+interface OwnedSocket extends Socket {
+  [CONNECTION]: Connection;
+}
+
+function onSocketGone(this: OwnedSocket): void {
+  this[CONNECTION].gone();
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[CONNECTION].onClose();
+}
+
+function onSocketDrain(this: OwnedSocket): void {
+  this[CONNECTION].onDrain();
+}
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
 }
 
 function destroySocket(socket: Socket): void {
