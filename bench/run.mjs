@@ -134,7 +134,7 @@ for (const scenario of scenarios) {
   console.log(renderText(buildTable(scenario, summary[scenario.name], settings)));
   console.log('');
 }
-const headline = headlineRatios(summary);
+const headline = headlineRatios(summary, records);
 if (headline.length > 0) console.log(`Headline ratios (median of per-round ratios)\n${headlineText(headline)}\n`);
 
 const jsonFile = writeJson(report);

@@ -123,11 +123,17 @@ async function measureSlow(server, scenario) {
   };
 }
 
+/** How long the idle connections sit quiet before the server's memory is sampled. */
+const IDLE_SETTLE_MS = 1500;
+
 async function measureIdle(server, scenario) {
   const before = memory(server.pid);
   const idle = await openIdleConnections({ port: server.port, count: scenario.idleConnections });
   try {
-    // Sample at once: node:http closes idle keep-alive connections after 5 s, uWS after 10 s.
+    // Idle means idle for a moment: a server may make a connection cheaper once it has been quiet
+    // (tsgi's llhttp backend gives its parser back after 1 s). Sample 1.5 s after the last
+    // connection was answered, well before node:http (5 s) and uWS (10 s) close idle ones.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
     const during = memory(server.pid);
     const openAtSample = await idle.countOpen();
     return {

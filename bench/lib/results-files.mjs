@@ -66,7 +66,7 @@ export function writeResultsMarkdown(report) {
       subtitle: `${date} · ${report.machine.cores} cores · Node ${report.machine.node} · ${settings.driver}, ${settings.connections} connections · ${settings.rounds} rounds × ${settings.duration} s`,
     }),
   );
-  const headline = headlineRatios(report.summary)
+  const headline = headlineRatios(report.summary, report.records)
     .map((l) => `| ${l.label} | ${l.rps.toFixed(2)}× ${l.unit}/s | ${l.cpu === null ? '–' : `${l.cpu.toFixed(2)}×`} |${l.clientBound ? ` client-bound rounds in this scenario: compare server µs/${l.unit} |` : ' |'}`)
     .join('\n');
   const tables = report.scenarios.map((s) => renderMarkdown(buildTable(s, report.summary[s.name], settings))).join('\n\n');

@@ -14,9 +14,9 @@ const THIRTY_HEADERS = Object.fromEntries(HEADER_NAMES.map((name, i) => [name, `
 
 // --quick's server lists: every server answers hello; the event app's rows where they matter
 // (its request-body path, the pipelined-hello target against uws-raw, the websocket echo).
-const QUICK_ECHO = ['tsgi-uws-sync', 'tsgi-uws-async', 'tsgi-uws-event', 'tsgi-node', 'node-http', 'uws-raw'];
-const QUICK_PIPELINED = ['tsgi-uws-sync', 'tsgi-uws-event', 'node-http', 'uws-raw'];
-const QUICK_WS = ['tsgi-uws-event', 'tsgi-node-event', 'node-http', 'uws-raw'];
+const QUICK_ECHO = ['tsgi-llhttp-sync', 'tsgi-llhttp-async', 'tsgi-llhttp-event', 'tsgi-uws-sync', 'node-http', 'uws-raw'];
+const QUICK_PIPELINED = ['tsgi-llhttp-sync', 'tsgi-llhttp-event', 'tsgi-uws-sync', 'node-http', 'uws-raw'];
+const QUICK_WS = ['tsgi-llhttp-event', 'tsgi-uws-event', 'node-http', 'uws-raw'];
 
 export const SCENARIOS = [
   { name: 'hello', kind: 'load', method: 'GET', path: '/hello', expect: { body: Buffer.from(HELLO) }, quick: true },

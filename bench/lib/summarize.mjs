@@ -13,7 +13,7 @@ export function median(values) {
 }
 
 /** Median over rounds of this server's value ÷ the reference server's value in the same round. */
-function pairedRatio(records, server, reference, field) {
+export function pairedRatio(records, server, reference, field) {
   if (server === reference) return 1;
   const byRound = new Map(records.filter((r) => r.server === reference && !r.error).map((r) => [r.round, r[field]]));
   const ratios = records
