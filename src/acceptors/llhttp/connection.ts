@@ -49,8 +49,8 @@ const MAX_QUEUED_BODY = 64 * 1024;
 const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
 /** A whole response whose body is at most this size goes out in one buffer with its head (a copy). */
 const MAX_JOINED_BODY = 16 * 1024;
-/** How long a keep-alive connection waits between requests before its parser goes back to the pool. */
-const IDLE_PARSER_MS = 1000;
+/** How long a keep-alive connection waits between requests before its parser goes back to the pool (checked every sweep). */
+const IDLE_PARSER_MS = 250;
 /** How long a closing connection may take to flush and hear the client close, before it is destroyed. */
 const CLOSE_FLUSH_MS = 5000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -92,7 +92,7 @@ export class Connection implements BodyAccounting {
   private parser: OwnedParser | null;
   private readonly handle: StreamHandle | null;
   /** Requests whose heads were parsed and whose responses are not over; [0] is being answered. */
-  private readonly requests: LlhttpRequest[] = [];
+  private requests: LlhttpRequest[] = [];
   /** The request whose body the parser is reading. */
   private parsing: LlhttpRequest | null = null;
   /** Headers and URL the parser flushed before the head was complete (a long or split head). */
@@ -102,7 +102,7 @@ export class Connection implements BodyAccounting {
   private queuedBody = 0;
   private corked = false;
   /** Whole pieces (Latin-1 text or bytes) written while a read is parsed, sent together when it is done (see send). */
-  private readonly burst: Array<string | Uint8Array> = [];
+  private burst: Array<string | Uint8Array> = [];
   /** Inside the parsing of one read: writes wait for `onExecute` to leave in one burst. */
   private inParse = false;
   private advancing = false;
@@ -739,14 +739,18 @@ export class Connection implements BodyAccounting {
   }
 
   /**
-   * An idle keep-alive connection gives its parser (about 2 KiB in C++) back to the pool and
-   * reads through 'data' events from then on; the next request takes a parser again. Thousands
-   * of idle connections then cost little more than their sockets.
+   * A keep-alive connection idle for IDLE_PARSER_MS gives its parser (about 2 KiB in C++) back
+   * to the pool and reads through 'data' events from then on; the next request takes a parser
+   * again. Thousands of idle connections then cost little more than their sockets, while a busy
+   * connection (never idle that long) keeps its parser consuming the socket.
    */
   private idle(): void {
     if (!this.consumed) return;
     this.letParserGo();
     this.socket.on('data', onSocketData);
+    // The two queues kept their grown backing stores; empty fresh ones cost nothing.
+    this.requests = [];
+    this.burst = [];
   }
 
   // --- timeouts -------------------------------------------------------------------------------
