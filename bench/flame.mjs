@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run flame -- [--scenario hello] [--backend uws|node] [--app sync|async] [--quick] [--duration S]
+// npm run flame -- [--scenario hello] [--backend llhttp|uws|node] [--app sync|async|event] [--quick] [--duration S]
 //
 // Profiles the tsgi CLI under autocannon load with 0x and saves the interactive flamegraph as
 // flamegraphs/<scenario>-<backend>-<YYYY-MM-DD>.html. 0x runs the server with V8's sampling
@@ -28,7 +28,7 @@ const APPS = {
 const USAGE = `usage: npm run flame -- [options]
 
   --scenario NAME     a throughput scenario of npm run bench (default hello)
-  --backend uws|node  tsgi backend (default uws)
+  --backend llhttp|uws|node  tsgi backend (default llhttp, the default backend)
   --app sync|async|event  bench/apps/gateway-sync.mjs, gateway-async.mjs or event.mjs (default sync)
   --duration S        seconds of load after the warm-up (default 20; --quick 5)
   --connections N     default 50
@@ -46,7 +46,7 @@ try {
   ({ values } = parseArgs({
     options: {
       scenario: { type: 'string', default: 'hello' },
-      backend: { type: 'string', default: 'uws' },
+      backend: { type: 'string', default: 'llhttp' },
       app: { type: 'string', default: 'sync' },
       duration: { type: 'string' },
       connections: { type: 'string', default: '50' },
@@ -61,7 +61,7 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-if (!['uws', 'node'].includes(values.backend)) fail(`--backend must be uws or node; got ${values.backend}`);
+if (!['llhttp', 'uws', 'node'].includes(values.backend)) fail(`--backend must be llhttp, uws or node; got ${values.backend}`);
 if (!(values.app in APPS)) fail(`--app must be sync, async or event; got ${values.app}`);
 let scenario;
 try {

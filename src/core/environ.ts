@@ -93,7 +93,7 @@ export function buildEnviron(head: RequestHead, defaults: EnvironDefaults, frami
 // literal (one hidden class, no spread or copying on the hot path), and the two differ in how
 // REMOTE_ADDR arrives.
 
-/** Every key as a data property (the node backend). */
+/** Every key as a data property (backends that know the peer's address up front). */
 function eagerEnviron(head: RequestHead, defaults: EnvironDefaults): Environ {
   return {
     REQUEST_METHOD: head.method,

@@ -87,7 +87,7 @@ export interface Transport {
   writeStream(chunk: BodyChunk): boolean;
   /**
    * Finishes a streamed response. `trailers` (validated) are only given on connections whose
-   * acceptor can send them (the node backend, chunked HTTP/1.1 responses).
+   * acceptor can send them (its `trailers` trait: llhttp and node; chunked HTTP/1.1 responses).
    */
   endStream(trailers?: readonly HeaderPair[] | null): void;
 

@@ -295,7 +295,7 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow {
     this.runtime.logger.log(
       'warning',
       `${this.label()}: closed with 1008: the app left more than ${this.inbox.length} messages unread and this ` +
-        `backend cannot stop reading a websocket; call receive() more often (or use the node backend, which pauses)`,
+        `backend cannot stop reading a websocket; call receive() more often (or use the llhttp or node backend, which pause)`,
     );
     // Past the bound, queued outgoing messages are not worth waiting for.
     this.startClosing({ code: 1008, reason: 'the server could not keep up with the messages' });

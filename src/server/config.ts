@@ -115,7 +115,7 @@ function oneOf<T extends string>(name: string, value: unknown, choices: readonly
   return value as T;
 }
 
-/** uWebSockets.js accepts 0 (off) or 8 s and more, with a 4 s resolution; both backends obey the same rule. */
+/** uWebSockets.js accepts 0 (off) or 8 s and more, with a 4 s resolution; every backend obeys the same rule. */
 function idleTimeout(value: unknown): number {
   if (value === 0) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 8 || value > 960) {

@@ -189,7 +189,7 @@ class UwsUpgrade implements WebSocketUpgrade {
       const res = this.res;
       res.writeStatus(status);
       writeHeaders(res, headers);
-      // uWS adds Content-Length; closing keeps both backends alike (node must close).
+      // uWS adds Content-Length; closing keeps every backend alike (the ws-based ones must close).
       res.end(body, true);
     });
     this.host.exchangeEnded();
@@ -236,7 +236,7 @@ class UwsLink implements WebSocketLink {
 
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
     // The ArrayBuffer is neutered when uWS's handler returns: copy the bytes or decode the text.
-    // Bytes go out as a Buffer over the copy, as ws delivers them on the node backend.
+    // Bytes go out as a Buffer over the copy, as ws delivers them on the llhttp and node backends.
     this.events.onMessage(isBinary ? Buffer.from(message.slice(0)) : Buffer.from(message).toString('utf8'));
   }
 

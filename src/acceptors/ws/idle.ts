@@ -1,5 +1,5 @@
 /**
- * The websocket idle timeout on the node backend, with uWebSockets.js's semantics so both
+ * The websocket idle timeout on the ws-based backends (llhttp, node), with uWebSockets.js's semantics so all
  * backends behave alike (uWS WebSocketContextData::calculateIdleTimeoutCompnents):
  * - only frames from the client (messages, pings, pongs) and drained sends count as activity;
  * - with pings, a connection silent for `idleTimeout - margin` seconds gets a ping, and is

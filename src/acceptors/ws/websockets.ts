@@ -367,7 +367,7 @@ class SocketLink implements WebSocketLink, IdleTracked {
   }
 
   expire(): void {
-    // uWS's wording, so the app sees the same reason on both backends.
+    // uWS's wording, so the app sees the same reason on every backend.
     this.failure ??= { code: ABNORMAL, reason: 'WebSocket timed out from inactivity' };
     this.ws.terminate();
   }
