@@ -1,16 +1,15 @@
 /**
- * The lifespan protocol (docs/spec.md §12) through serve() on both backends — startup before
+ * The lifespan protocol (docs/spec.md §12) through serve() on every backend — startup before
  * listening, state copied into every request, failed startups, the auto/on/off modes, shutdown
  * after in-flight requests, protocol misuse — and through the `tsgi` command (needs `dist/`, which
  * `npm test` builds): an event app served, a failed startup exiting 1, SIGTERM running shutdown.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fetch } from 'undici';
 import { afterEach, expect, it } from 'vitest';
 import { defineEventApp, serve, type EventApp, type LifespanScope, type ReceiveMessage, type Send, type ServeOptions } from '../src/index.js';
+import { killChildren, root, run, start } from './cli-process.js';
 import { describeBackends, delay, eventually, startServer, type TestServer, type BackendName } from './helpers.js';
 
 type Backend = BackendName;
@@ -279,51 +278,10 @@ describeBackends('lifespan on %s', (backend) => {
 
 // --- the tsgi command ------------------------------------------------------------------------
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'dist', 'cli', 'main.js');
 const fixtures = path.join(root, 'test', 'fixtures');
 
-interface Child {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-
-function run(args: string[]): Child {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout, stderr, exited };
-}
-
-/** Starts the command on an OS-chosen port and waits for its "listening on" line. */
-async function start(args: string[]): Promise<Child & { port: number }> {
-  const started = run(['--bind', '127.0.0.1:0', ...args]);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${started.stderr.join('')}`)), 10_000);
-    started.child.stderr!.on('data', () => {
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(started.stderr.join(''));
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void started.exited.then((code) => reject(new Error(`exited with ${code}: ${started.stderr.join('')}`)));
-  });
-  return { ...started, port };
-}
-
 describeBackends('event apps served by the tsgi command on %s', (backend) => {
-  afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  afterEach(killChildren);
 
   it('--interface event serves an unmarked event app, with the state its startup set', async () => {
     const server = await start(['--backend', backend, '--interface', 'event', `${fixtures}/event-app.mjs:app`]);

@@ -7,12 +7,39 @@
  * `exchangeEnded` for it, exactly once: when its response ended or its connection went away, and
  * for a websocket when the upgrade was refused or the open connection closed.
  */
+import type { Server } from 'node:net';
 import { serverResponse } from '../core/server-responses.js';
 import type { RequestHead, Transport } from '../core/transport.js';
 import type { WebSocketUpgrade } from '../core/websocket-transport.js';
 import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from './types.js';
 
 const NO_BODY = new Uint8Array(0);
+
+/** Resolves once `arm`'s waker is called, or after `ms` at the latest. */
+export function waitAtMost(ms: number, arm: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    arm(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Listens on a net.Server (an http.Server is one); rejects naming the address and the system's error code. */
+export function listenOn(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(new Error(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
+}
 
 /** `METHOD target HTTP/1.1`, without its CRLF (an absolute-form target counts its path only). */
 export function requestLineLength(head: RequestHead): number {
@@ -97,13 +124,7 @@ export abstract class AcceptorBase implements Acceptor {
     this.stopAccepting();
     this.closeIdle();
     if (this.inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.whenIdle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await waitAtMost(graceMs, (wake) => (this.whenIdle = wake));
       this.whenIdle = null;
     }
     await this.closeAll(deadline);

@@ -4,7 +4,7 @@
  * connection.ts; this file accepts connections, runs the timeout sweep and closes them all.
  */
 import net, { type Socket } from 'node:net';
-import { AcceptorBase } from '../lifecycle.js';
+import { AcceptorBase, listenOn, waitAtMost } from '../lifecycle.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { SocketWebSockets } from '../ws/websockets.js';
 import type { LlhttpBinding } from './binding.js';
@@ -42,21 +42,11 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     if (webSockets) {
       this.sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
-    return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(new Error(`cannot listen on ${this.options.host}:${this.options.port}: ${error.code ?? error.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
-        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-        this.sweeper.unref();
-        onListening(port);
-        resolve(port);
-      });
-    });
+    const port = await listenOn(this.server, this.options.host, this.options.port);
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+    onListening(port);
+    return port;
   }
 
   private onConnection(socket: Socket): void {
@@ -114,13 +104,7 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     for (const connection of [...this.connections]) connection.closeIfIdle();
     const remaining = deadline - Date.now();
     if (this.connections.size > 0 && remaining > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.whenNoConnections = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await waitAtMost(remaining, (wake) => (this.whenNoConnections = wake));
       this.whenNoConnections = null;
     }
     for (const connection of [...this.connections]) connection.destroy();

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { parseErrorRefusal, refusal } from '../http1.js';
-import { AcceptorBase } from '../lifecycle.js';
+import { AcceptorBase, listenOn } from '../lifecycle.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
 import { ConnectionPipeline, type PendingRequest } from './pipeline.js';
@@ -51,19 +51,9 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
       this.webSockets = sockets;
       this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, bodyHead: Buffer) => this.onUpgrade(sockets, req, socket, bodyHead));
     }
-    return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(new Error(`cannot listen on ${this.options.host}:${this.options.port}: ${error.code ?? error.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
-        onListening(port);
-        resolve(port);
-      });
-    });
+    const port = await listenOn(this.server, this.options.host, this.options.port);
+    onListening(port);
+    return port;
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
