@@ -8,12 +8,10 @@ import { AcceptorBase, listenOn, waitAtMost } from '../lifecycle.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { SocketWebSockets } from '../ws/websockets.js';
 import type { LlhttpBinding } from './binding.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, SWEEP_MS, type ConnectionHost } from './connection.js';
 import type { LlhttpRequest } from './request.js';
 import type { LlhttpTransport } from './transport.js';
 
-/** How often timeouts are checked; the clock connections read moves in these steps. */
-const SWEEP_MS = 250;
 
 export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
   /** A coarse clock: connections note times with it instead of asking the system per request. */

@@ -49,8 +49,18 @@ const MAX_QUEUED_BODY = 64 * 1024;
 const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
 /** A whole response whose body is at most this size goes out in one buffer with its head (a copy). */
 const MAX_JOINED_BODY = 16 * 1024;
-/** How long a keep-alive connection waits between requests before its parser goes back to the pool (checked every sweep). */
-const IDLE_PARSER_MS = 250;
+/**
+ * How often the acceptor checks timeouts; the clock connections read moves in these steps.
+ * Checking 10,000 connections takes well under a millisecond.
+ */
+export const SWEEP_MS = 100;
+/**
+ * How long a keep-alive connection waits between requests before its parser goes back to the
+ * pool. Times are on the acceptor's coarse clock, which moves one sweep (SWEEP_MS) at a time: a
+ * connection that answered anything since the last sweep reads as idle for up to one step, so
+ * the threshold is two steps, and a busy connection is never taken for an idle one.
+ */
+const IDLE_PARSER_MS = 2 * SWEEP_MS;
 /** How long a closing connection may take to flush and hear the client close, before it is destroyed. */
 const CLOSE_FLUSH_MS = 5000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
