@@ -21,8 +21,10 @@ import type { Socket } from 'node:net';
 import type { BodyChunk } from '../../spec/types.js';
 import { parseErrorRefusal, refusal } from '../http1.js';
 import type { AcceptorOptions } from '../types.js';
-import type { LlhttpBinding, ParseError, ParserInstance } from './binding.js';
-import { LlhttpRequest, type BodyAccounting } from './request.js';
+import type { LlhttpBinding, ParseError } from './binding.js';
+import { acquireParser, armMessageComplete, releaseParser, type OwnedParser } from './parsers.js';
+import { LlhttpRequest, readHead, type BodyAccounting } from './request.js';
+import { Output, type OutputOwner } from './output.js';
 import { LlhttpTransport } from './transport.js';
 
 /** Why reading is stopped; reading runs while none holds. */
@@ -47,8 +49,6 @@ const MAX_QUEUED_BODY = 64 * 1024;
  * the connection closes after the response.
  */
 const MAX_DISCARDED_BODY = 16 * 1024 * 1024;
-/** A whole response whose body is at most this size goes out in one buffer with its head (a copy). */
-const MAX_JOINED_BODY = 16 * 1024;
 /**
  * How often the acceptor checks timeouts; the clock connections read moves in these steps.
  * Checking 10,000 connections takes well under a millisecond.
@@ -84,10 +84,6 @@ export interface ConnectionHost {
   internalError(message: string): void;
 }
 
-interface OwnedParser extends ParserInstance {
-  connection: Connection | null;
-}
-
 interface StreamHandle {
   isStreamBase?: boolean;
   reading?: boolean;
@@ -95,7 +91,7 @@ interface StreamHandle {
   readStop(): number;
 }
 
-export class Connection implements BodyAccounting {
+export class Connection implements BodyAccounting, OutputOwner {
   readonly remoteAddress: string;
   readonly remotePort: string;
   /** Null while the connection sits idle (its parser went back to the pool) and once it is over. */
@@ -110,11 +106,7 @@ export class Connection implements BodyAccounting {
   private earlyUrl = '';
   private holds = 0;
   private queuedBody = 0;
-  private corked = false;
-  /** Whole pieces (Latin-1 text or bytes) written while a read is parsed, sent together when it is done (see send). */
-  private burst: Array<string | Uint8Array> = [];
-  /** Inside the parsing of one read: writes wait for `onExecute` to leave in one burst. */
-  private inParse = false;
+  private readonly output: Output;
   private advancing = false;
   /** The parser takes no more requests (one was refused, or the connection is ending). */
   private stopped = false;
@@ -146,6 +138,7 @@ export class Connection implements BodyAccounting {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
     this.idleSince = host.clock;
+    this.output = new Output(socket, this);
     const parser = acquireParser(host.binding, host.options.maxHeaderSize);
     parser.connection = this;
     this.parser = parser;
@@ -170,7 +163,7 @@ export class Connection implements BodyAccounting {
   // --- the parser's callbacks (via the functions at the end of this file) --------------------
 
   onHeaders(headers: string[], url: string): void {
-    this.inParse = true;
+    this.output.batching = true;
     for (const part of headers) this.earlyHeaders.push(part);
     this.earlyUrl += url;
   }
@@ -189,7 +182,7 @@ export class Connection implements BodyAccounting {
     upgrade: boolean,
     keepAlive: boolean,
   ): number {
-    this.inParse = true;
+    this.output.batching = true;
     this.messagesInRead++;
     this.headStartedAt = 0;
     let headers = flatHeaders;
@@ -205,59 +198,12 @@ export class Connection implements BodyAccounting {
     // Pipelined requests after the last one answered are not read (the client learns from
     // `Connection: close`, or from the refusal, that they were not processed).
     if (this.stopped || this.ending) return -1;
-    // RFC 9112 §2.3: a later 1.x minor version is served as HTTP/1.1; the core refuses other
-    // major versions (core/framing.ts).
-    const http10 = major === 1 && minor === 0;
-    const protocol = major !== 1 ? `HTTP/${major}.${minor}` : http10 ? 'HTTP/1.0' : 'HTTP/1.1';
-    let contentLength = -1;
-    let chunked = false;
-    let expect: string | null = null;
-    let upgradeTo = '';
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!.toLowerCase();
-      headers[i] = name;
-      switch (name) {
-        case 'content-length':
-          // llhttp has refused a malformed or repeated one.
-          contentLength = Number(headers[i + 1]);
-          break;
-        case 'transfer-encoding':
-          // The core refuses codings other than chunked alone (core/framing.ts).
-          chunked = true;
-          break;
-        case 'expect':
-          expect = headers[i + 1]!;
-          break;
-        case 'upgrade':
-          upgradeTo = headers[i + 1]!;
-          break;
-      }
-    }
-    // Host, Content-Length and Transfer-Encoding rules are the core's, for every backend
-    // (core/framing.ts); what is checked here is what must stop the parser at once.
-    const methodName = this.host.binding.methods[method] ?? '';
-    if (methodName === 'CONNECT') return this.refuse(501, 'CONNECT is for proxies; this server only serves its own resources');
-    const hasBody = chunked || contentLength > 0;
-    if (expect !== null && expect.toLowerCase() !== '100-continue') {
-      return this.refuse(417, `the expectation ${JSON.stringify(expect)} cannot be met; only 100-continue is supported`);
-    }
-    const request = new LlhttpRequest(
-      this,
-      methodName,
-      url,
-      protocol,
-      keepAlive,
-      headers,
-      chunked ? -1 : contentLength,
-      chunked,
-      this.remoteAddress,
-      this.remotePort,
-    );
-    request.expectsContinue = expect !== null && hasBody && !http10;
+    const request = readHead(this, major, minor, headers, this.host.binding.methods[method] ?? '', url, keepAlive, this.remoteAddress, this.remotePort);
+    if (!(request instanceof LlhttpRequest)) return this.refuse(request.status, request.detail);
     this.requests.push(request);
     // The end of a message only matters when it has a body: a body-less request is complete
     // now, and the parser is spared a call into JS for every such request.
-    if (hasBody) {
+    if (!request.bodyComplete) {
       this.parsing = request;
       if (!this.messageCompleteArmed) this.armMessageComplete(true);
     } else if (this.messageCompleteArmed) {
@@ -268,7 +214,7 @@ export class Connection implements BodyAccounting {
       // llhttp stops after a request with Upgrade (or CONNECT): what follows is either another
       // protocol, handed over with the socket, or more HTTP, parsed again in onExecute.
       this.stoppedAtUpgrade = true;
-      if (this.host.webSockets && upgradeTo.toLowerCase() === 'websocket') {
+      if (this.host.webSockets && request.upgradeTo.toLowerCase() === 'websocket') {
         request.upgrade = true;
         // "No body; the rest is the upgraded protocol."
         verdict = 2;
@@ -280,12 +226,12 @@ export class Connection implements BodyAccounting {
   }
 
   onBody(chunk: Buffer): void {
-    this.inParse = true;
+    this.output.batching = true;
     this.parsing?.onBody(chunk);
   }
 
   onMessageComplete(): void {
-    this.inParse = true;
+    this.output.batching = true;
     this.messagesInRead++;
     // A trailer section arrives like early headers; nothing reads it, and it must not be taken
     // for the start of the next head.
@@ -299,12 +245,21 @@ export class Connection implements BodyAccounting {
 
   private armMessageComplete(armed: boolean): void {
     this.messageCompleteArmed = armed;
-    this.parser![this.host.binding.kOnMessageComplete] = armed ? onMessageComplete : null;
+    armMessageComplete(this.parser!, this.host.binding, armed);
+  }
+
+  /** A throw in the backend's own code while parsing (a tsgi bug): logged, and the connection is cut. */
+  fault(error: unknown): void {
+    try {
+      this.socket.destroy();
+    } finally {
+      this.host.internalError(`internal error in the llhttp backend: ${(error as Error).stack ?? String(error)}`);
+    }
   }
 
   /** After each read was parsed: the bytes parsed, or the parse error. */
   onExecute(result: number | ParseError | undefined): void {
-    this.inParse = false;
+    this.output.batching = false;
     // A read that completed no head and no body while nothing is in flight brought the start of
     // a head (a client that trickles its head: slowloris). The head timeout counts from the
     // first such read.
@@ -387,7 +342,7 @@ export class Connection implements BodyAccounting {
     const answer = this.refusalAnswer;
     if (answer === null || this.closed) return;
     this.refusalAnswer = null;
-    this.send(answer);
+    this.output.send(answer);
     this.closeSocket();
   }
 
@@ -501,43 +456,17 @@ export class Connection implements BodyAccounting {
     this.writeRaw(CONTINUE);
   }
 
-  // --- writing --------------------------------------------------------------------------------
+  // --- writing (output.ts) ------------------------------------------------------------------
 
-  /**
-   * A response head (`head` ends with its blank line) and, for a whole response, its body of
-   * `bodyLength` bytes.
-   */
+  /** A response head (ending with its blank line) and, for a whole response, its body. */
   writeResponse(head: string, body: BodyChunk | null, bodyLength: number): void {
-    if (this.closed) return;
-    if (body === null) {
-      this.send(head);
-      return;
-    }
-    if (typeof body === 'string' && bodyLength === body.length && bodyLength <= MAX_JOINED_BODY) {
-      // As many bytes as UTF-16 units: the body is ASCII, so head and body are one Latin-1 string.
-      this.send(head + body);
-      return;
-    }
-    if (bodyLength > MAX_JOINED_BODY) {
-      // Large bodies go as they are (one writev with the head, no copy).
-      this.toSocket();
-      this.socket.write(head, 'latin1');
-      this.socket.write(body);
-      return;
-    }
-    // Head and body in one buffer: one write (no writev), and one piece of a burst.
-    const bytes = Buffer.allocUnsafe(head.length + bodyLength);
-    bytes.write(head, 0, 'latin1');
-    if (typeof body === 'string') bytes.write(body, head.length, 'utf8');
-    else bytes.set(body, head.length);
-    this.send(bytes);
+    if (!this.closed) this.output.response(head, body, bodyLength);
   }
 
   /** Body bytes of a response with a Content-Length (or close-delimited); false: wait for drain. */
   writeBody(chunk: BodyChunk): boolean {
     if (this.closed) return true;
-    this.toSocket();
-    const writable = this.socket.write(chunk);
+    const writable = this.output.body(chunk);
     this.checkOutput();
     return writable;
   }
@@ -545,69 +474,22 @@ export class Connection implements BodyAccounting {
   /** One chunk of a chunked response; false: wait for drain. */
   writeChunk(chunk: BodyChunk): boolean {
     if (this.closed) return true;
-    const socket = this.socket;
-    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    this.toSocket();
-    socket.write(`${length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    const writable = socket.write('\r\n', 'latin1');
+    const writable = this.output.chunk(chunk);
     this.checkOutput();
     return writable;
   }
 
   writeRaw(text: string): void {
-    if (this.closed) return;
-    this.send(text);
+    if (!this.closed) this.output.send(text);
   }
 
-  /**
-   * Whole pieces, Latin-1 text or bytes (a small response, a refusal, a 100 Continue). While a read is being parsed they
-   * wait in `burst` and leave together at onExecute: one write for one response, one writev for a
-   * pipelined batch. Otherwise, or once something streams, they go to the corked socket in order.
-   */
-  private send(piece: string | Uint8Array): void {
-    if (this.inParse && !this.corked) {
-      this.burst.push(piece);
-      return;
-    }
-    this.toSocket();
-    this.socket.write(piece, 'latin1');
-  }
-
-  /** From now on, writes go to the (corked) socket, after whatever waited in the burst. */
-  private toSocket(): void {
-    this.cork();
-    const burst = this.burst;
-    if (burst.length === 0) return;
-    for (const piece of burst) this.socket.write(piece, 'latin1');
-    burst.length = 0;
-  }
-
-  private cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    // Inside a parse, onExecute uncorks once the whole read is answered.
-    if (!this.inParse) process.nextTick(flushConnection, this);
-  }
-
-  /** Everything written so far leaves: the burst in one write (or writev), the corked socket's queue. */
+  /** Everything written so far leaves (see output.ts). */
   flush(): void {
-    const burst = this.burst;
-    if (this.socket.destroyed) {
-      burst.length = 0;
-      this.corked = false;
-      return;
-    }
-    if (!this.corked && burst.length === 1) {
-      this.socket.write(burst[0]!, 'latin1');
-      burst.length = 0;
-    } else {
-      if (burst.length > 0) this.toSocket();
-      if (!this.corked) return;
-      this.corked = false;
-      this.socket.uncork();
-    }
+    this.output.flush();
+    this.checkOutput();
+  }
+
+  flushed(): void {
     this.checkOutput();
   }
 
@@ -760,7 +642,7 @@ export class Connection implements BodyAccounting {
     this.socket.on('data', onSocketData);
     // The two queues kept their grown backing stores; empty fresh ones cost nothing.
     this.requests = [];
-    this.burst = [];
+    this.output.shrink();
   }
 
   // --- timeouts -------------------------------------------------------------------------------
@@ -799,10 +681,6 @@ export class Connection implements BodyAccounting {
   }
 }
 
-function flushConnection(connection: Connection): void {
-  connection.flush();
-}
-
 // Socket listeners shared by every connection (no closures per connection): the socket knows
 // its connection.
 const CONNECTION = Symbol('tsgi.connection');
@@ -829,102 +707,4 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
-}
-
-// --- parsers: callbacks shared by every parser, and a pool ----------------------------------------
-
-function onHeaders(this: OwnedParser, headers: string[], url: string): void {
-  this.connection?.onHeaders(headers, url);
-}
-
-function onHeadersComplete(
-  this: OwnedParser,
-  major: number,
-  minor: number,
-  headers: string[] | undefined,
-  method: number,
-  url: string | undefined,
-  _status: unknown,
-  _message: unknown,
-  upgrade: boolean,
-  keepAlive: boolean,
-): number {
-  const connection = this.connection;
-  if (connection === null) return -1;
-  try {
-    return connection.onHeadersComplete(major, minor, headers, method, url, upgrade, keepAlive);
-  } catch (error) {
-    return parserFault(connection, error);
-  }
-}
-
-function onBody(this: OwnedParser, chunk: Buffer): void {
-  const connection = this.connection;
-  try {
-    connection?.onBody(chunk);
-  } catch (error) {
-    if (connection) parserFault(connection, error);
-  }
-}
-
-function onMessageComplete(this: OwnedParser): void {
-  const connection = this.connection;
-  try {
-    connection?.onMessageComplete();
-  } catch (error) {
-    if (connection) parserFault(connection, error);
-  }
-}
-
-function onExecute(this: OwnedParser, result: number | ParseError): void {
-  const connection = this.connection;
-  try {
-    connection?.onExecute(result);
-  } catch (error) {
-    if (connection) parserFault(connection, error);
-  }
-}
-
-/** A throw in the backend's own code (a tsgi bug): logged, and the connection is cut. */
-function parserFault(connection: Connection, error: unknown): number {
-  try {
-    connection.socket.destroy();
-  } finally {
-    (connection as unknown as { host: ConnectionHost }).host.internalError(
-      `internal error in the llhttp backend: ${(error as Error).stack ?? String(error)}`,
-    );
-  }
-  return -1;
-}
-
-const pool: OwnedParser[] = [];
-const POOL_SIZE = 256;
-const RESOURCE = Object.freeze({});
-
-function acquireParser(binding: LlhttpBinding, maxHeaderSize: number): OwnedParser {
-  let parser = pool.pop();
-  if (parser === undefined) {
-    parser = binding.createParser() as OwnedParser;
-    parser[binding.kOnHeaders] = onHeaders;
-    parser[binding.kOnHeadersComplete] = onHeadersComplete;
-    parser[binding.kOnBody] = onBody;
-    parser[binding.kOnExecute] = onExecute;
-  }
-  parser[binding.kOnMessageComplete] = null;
-  // Strict but for version digits: llhttp refuses every framing ambiguity it knows, and tsgi
-  // checks the version itself (505 for anything but 1.x; 1.2 is served as 1.1).
-  parser.initialize(binding.REQUEST, RESOURCE, maxHeaderSize, binding.lenientVersion);
-  return parser;
-}
-
-function releaseParser(parser: OwnedParser, consumed: boolean): void {
-  if (consumed) parser.unconsume();
-  parser.free();
-  if (pool.length < POOL_SIZE) pool.push(parser);
-  // Deleting the C++ parser must wait until no call of it is on the stack.
-  else setImmediate(closeParser, parser);
-}
-
-function closeParser(parser: OwnedParser): void {
-  parser.close();
 }

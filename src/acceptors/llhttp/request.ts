@@ -37,6 +37,8 @@ export class LlhttpRequest implements RequestHead {
   received = 0;
   /** A websocket handshake that the connection hands to the `ws` package on its turn. */
   upgrade = false;
+  /** The `Upgrade` header's value, `''` when absent. */
+  upgradeTo = '';
   /** `Expect: 100-continue` on a request with a body; `continueSent` once it was answered. */
   expectsContinue = false;
   continueSent = false;
@@ -124,4 +126,65 @@ export class LlhttpRequest implements RequestHead {
       this.pendingBytes = 0;
     }
   }
+}
+
+/** Why a head is refused before it becomes a request. */
+export interface HeadRefusal {
+  status: number;
+  detail: string;
+}
+
+/**
+ * Reads what the backend itself must know of a parsed head (framing, Expect, Upgrade), lower-
+ * casing the header names in place for the core, and refuses what must stop the parser at once:
+ * CONNECT (501) and expectations other than 100-continue (417). Versions, Host and the framing
+ * rules are the core's, for every backend (core/framing.ts).
+ */
+export function readHead(
+  owner: BodyAccounting,
+  major: number,
+  minor: number,
+  headers: string[],
+  method: string,
+  url: string,
+  keepAlive: boolean,
+  remoteAddress: string,
+  remotePort: string,
+): LlhttpRequest | HeadRefusal {
+  // RFC 9112 §2.3: a later 1.x minor version is served as HTTP/1.1; the core refuses other
+  // major versions with the version as sent.
+  const http10 = major === 1 && minor === 0;
+  const protocol = major !== 1 ? `HTTP/${major}.${minor}` : http10 ? 'HTTP/1.0' : 'HTTP/1.1';
+  let contentLength = -1;
+  let chunked = false;
+  let expect: string | null = null;
+  let upgradeTo = '';
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    headers[i] = name;
+    switch (name) {
+      case 'content-length':
+        // llhttp has refused a malformed or repeated one.
+        contentLength = Number(headers[i + 1]);
+        break;
+      case 'transfer-encoding':
+        // The core refuses codings other than chunked alone.
+        chunked = true;
+        break;
+      case 'expect':
+        expect = headers[i + 1]!;
+        break;
+      case 'upgrade':
+        upgradeTo = headers[i + 1]!;
+        break;
+    }
+  }
+  if (method === 'CONNECT') return { status: 501, detail: 'CONNECT is for proxies; this server only serves its own resources' };
+  if (expect !== null && expect.toLowerCase() !== '100-continue') {
+    return { status: 417, detail: `the expectation ${JSON.stringify(expect)} cannot be met; only 100-continue is supported` };
+  }
+  const request = new LlhttpRequest(owner, method, url, protocol, keepAlive, headers, chunked ? -1 : contentLength, chunked, remoteAddress, remotePort);
+  request.expectsContinue = expect !== null && !request.bodyComplete && !http10;
+  request.upgradeTo = upgradeTo;
+  return request;
 }
