@@ -74,7 +74,7 @@ export function describeScenario(scenario, settings) {
     return `${scenario.messageBytes}-byte text messages echoed on ${scenario.path}, ${settings.connections} websockets, ` +
       `${scenario.depth} in flight on each; client: the ws package in ${scenario.clientProcesses} processes (client CPU is their sum)`;
   }
-  if (scenario.kind === 'idle') return `${scenario.idleConnections.toLocaleString('en-US')} keep-alive connections, one GET /hello each, then idle; server RSS sampled at once`;
+  if (scenario.kind === 'idle') return `${scenario.idleConnections.toLocaleString('en-US')} keep-alive connections, one GET /hello each, then idle; server RSS sampled after 1.5 s of quiet`;
   const pipelining = scenario.pipelining ? `, pipelining ${scenario.pipelining}` : '';
   const body = scenario.body ? `, ${scenario.body.length}-byte body` : '';
   const headers = scenario.headers && Object.keys(scenario.headers).length > 1 ? `, ${Object.keys(scenario.headers).length} extra headers` : '';
