@@ -17,6 +17,15 @@ describe('tsgi command line', () => {
     expect(await help.exited).toBe(0);
     expect(help.stdout.join('')).toContain('Usage: tsgi [options] MODULE[:EXPORT]');
     expect(help.stdout.join('')).toContain('--max-body-size');
+    // The backends, what each trades, and what auto picks.
+    const text = help.stdout.join('').replace(/\s+/g, ' ');
+    expect(text).toContain('--backend auto|llhttp|uws|node');
+    expect(text).toMatch(/llhttp: Node's own llhttp parser fed straight from each socket/);
+    expect(text).toMatch(/uws: uWebSockets\.js v20 \(uws-pack\): fast, but its parser answers HTTP\/1\.0 and split request lines with 505/);
+    expect(text).toContain('auto: the first of llhttp, node that loads here. (default: auto)');
+    for (const flag of ['--limit-request-line BYTES', '--timeout-keep-alive SECONDS', '--timeout-head SECONDS', '--timeout-body SECONDS']) {
+      expect(text).toContain(flag);
+    }
     const version = run(['--version']);
     expect(await version.exited).toBe(0);
     expect(version.stdout.join('')).toMatch(/^tsgi \d+\.\d+\.\d+\n$/);
