@@ -22,7 +22,7 @@ describe('tsgi command line', () => {
     expect(text).toContain('--backend auto|llhttp|uws|node');
     expect(text).toMatch(/llhttp: Node's own llhttp parser fed straight from each socket/);
     expect(text).toMatch(/uws: uWebSockets\.js v20 \(uws-pack\): fast, but its parser answers HTTP\/1\.0 and split request lines with 505/);
-    expect(text).toContain('auto: the first of llhttp, node that loads here. (default: auto)');
+    expect(text).toContain('auto: the first of llhttp, node that loads here. (default: auto; env TSGI_BACKEND)');
     for (const flag of ['--limit-request-line BYTES', '--timeout-keep-alive SECONDS', '--timeout-head SECONDS', '--timeout-body SECONDS']) {
       expect(text).toContain(flag);
     }

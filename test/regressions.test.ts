@@ -488,7 +488,7 @@ describe('tsgi command line regressions', () => {
   it('a bracketed IPv6 bind with a bad port exits 2 saying so', async () => {
     const result = run(['--bind', '[::1]:x', 'examples/hello.mjs']);
     expect(await exitWithin(result.exited, 8000)).toBe(2);
-    expect(result.stderr()).toMatch(/--bind port must be a number/);
+    expect(result.stderr()).toMatch(/--bind: the port must be a number/);
     expect(result.stderr()).toContain('[::1]:x');
   });
 

@@ -5,13 +5,14 @@
  * 2 for usage errors and apps that cannot be loaded.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../server/config.js';
 import { serve, type Server } from '../server/serve.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
-import { helpText, parseArgs, parseBind, UsageError } from './args.js';
+import { ConfigError, resolveSettings } from '../settings/resolve.js';
+import { configFileFrom, environmentEntries, fileEntries } from '../settings/sources.js';
+import { parseArgs, UsageError } from './args.js';
+import { helpText, printConfigText } from './help.js';
 import { AppLoadError, loadApp } from './load-app.js';
-import { SETTINGS } from './settings.js';
 
 function version(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,20 +22,6 @@ function version(): string {
 function fail(message: string, code: number): never {
   process.stderr.write(`tsgi: ${message}\n`);
   process.exit(code);
-}
-
-/** serve() names options as in code (maxHeaderSize); on the command line they are flags. */
-function flagNames(message: string): string {
-  let out = message;
-  for (const setting of SETTINGS) out = out.replace(new RegExp(`\\b${setting.key}\\b`, 'g'), setting.flag);
-  return out;
-}
-
-function portFromEnvironment(): number {
-  const raw = process.env.PORT;
-  if (raw === undefined || raw === '') return 8000;
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535) fail(`PORT must be a port number; got ${JSON.stringify(raw)}`, 2);
-  return Number(raw);
 }
 
 function installProcessGuards(server: { logger: Server['logger'] } | null): void {
@@ -67,49 +54,34 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`tsgi ${version()}\n`);
     return;
   }
-  const { settings } = parsed;
-  let bind;
+  // Settings, weakest first: the config file, the environment, the command line.
+  let resolved;
   try {
-    const parsedBind = parseBind(parsed.bindGiven ? settings.bind : '127.0.0.1');
-    // PORT only matters (and is only checked) when --bind leaves the port open.
-    bind = { host: parsedBind.host, port: parsedBind.port ?? portFromEnvironment() };
+    const file = configFileFrom(parsed.configFile, process.env);
+    const fromFile = file === null ? [] : await fileEntries(file);
+    resolved = resolveSettings([fromFile, environmentEntries(process.env), parsed.entries]);
   } catch (error) {
-    fail((error as Error).message, 2);
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
   }
+  if (parsed.printConfig) {
+    process.stdout.write(printConfigText(resolved) + '\n');
+    return;
+  }
+  const settings = resolved.values;
+  const appRef = parsed.appRef!;
   let loaded;
   try {
-    loaded = await loadApp(parsed.appRef);
+    loaded = await loadApp(appRef);
   } catch (error) {
     if (error instanceof AppLoadError) fail(error.message, 2);
-    fail(`cannot load ${parsed.appRef}: ${(error as Error).message}`, 2);
+    fail(`cannot load ${appRef}: ${(error as Error).message}`, 2);
   }
   let server: Server;
   try {
-    server = await serve(loaded.app as unknown as GatewayApp | EventApp, {
-      host: bind.host,
-      port: bind.port,
-      backend: settings.backend,
-      logLevel: settings.logLevel,
-      accessLog: settings.accessLog,
-      debug: settings.debug,
-      maxBodySize: settings.maxBodySize,
-      maxHeaderSize: settings.maxHeaderSize,
-      limitRequestLine: settings.limitRequestLine,
-      timeoutKeepAlive: settings.timeoutKeepAlive,
-      timeoutHead: settings.timeoutHead,
-      timeoutBody: settings.timeoutBody,
-      gracefulTimeout: settings.gracefulTimeout,
-      interface: settings.interface,
-      lifespan: settings.lifespan,
-      wsMaxMessageSize: settings.wsMaxMessageSize,
-      wsIdleTimeout: settings.wsIdleTimeout,
-      wsPing: !settings.wsNoPing,
-      wsMaxBackpressure: settings.wsMaxBackpressure,
-    });
+    server = await serve(loaded.app as unknown as GatewayApp | EventApp, settings);
   } catch (error) {
-    // Option names in validation messages become flags; other messages are prose and stay as they are.
-    const message = (error as Error).message;
-    fail(error instanceof ConfigError ? flagNames(message) : message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
+    fail((error as Error).message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
   }
   installProcessGuards(server);
   server.logger.log('info', `serving ${loaded.label}`);

@@ -1,0 +1,151 @@
+/**
+ * From the sources a setting can come from to one frozen set of values, validated once by the
+ * table's rules. Sources are layers, weakest first: the defaults, a config file, the
+ * environment, the command line (or, for `serve()`, the options object). Every value remembers
+ * where it came from (`--print-config`), and every error names the spelling the user wrote
+ * (`--port`, `TSGI_PORT`, `port in tsgi.config.mjs`) and, for an unknown name, the closest
+ * valid one.
+ */
+import { SETTING_NAMES, SETTINGS, SHORTHANDS, type Setting, type SettingName, type Settings } from './table.js';
+
+export class ConfigError extends Error {}
+
+/** One value as a source gave it. */
+export interface Entry {
+  /** A setting's or a shorthand's name. */
+  readonly name: string;
+  /** A string to parse (command line, environment) or a value to check (file, code). */
+  readonly value: unknown;
+  readonly text: boolean;
+  /** How the user wrote it, for messages and `--print-config`: `--port`, `TSGI_PORT`, `port in tsgi.config.mjs`. */
+  readonly spelled: string;
+  /**
+   * A variable tsgi does not own (`PORT`): platforms set it for their own reasons, so a bad value
+   * is an error only when nothing stronger sets the same setting.
+   */
+  readonly foreign?: boolean;
+}
+
+export interface Resolved {
+  readonly values: Settings;
+  /** Where each value came from: `default`, or an entry's spelling. */
+  readonly origins: Readonly<Record<SettingName, string>>;
+}
+
+/** Resolves layers of entries, weakest first. */
+export function resolveSettings(layers: readonly (readonly Entry[])[]): Resolved {
+  const values: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+  for (const name of SETTING_NAMES) {
+    values[name] = SETTINGS[name].default;
+    origins[name] = 'default';
+  }
+  // A foreign variable's error, waiting to see whether a stronger source overrides it.
+  const pending = new Map<string, ConfigError>();
+  for (const layer of layers) {
+    for (const entry of layer) {
+      const shorthand = SHORTHANDS[entry.name];
+      if (shorthand !== undefined) {
+        if (typeof entry.value !== 'string') throw new ConfigError(`${entry.spelled} must be a string like ${shorthand.metavar}; got ${describe(entry.value)}`);
+        let expanded: Record<string, unknown>;
+        try {
+          expanded = shorthand.expand(entry.value);
+        } catch (error) {
+          throw new ConfigError(`${entry.spelled}: ${(error as Error).message}`);
+        }
+        for (const [name, value] of Object.entries(expanded)) {
+          values[name] = check(SETTINGS[name as SettingName], value, entry.spelled);
+          origins[name] = entry.spelled;
+          pending.delete(name);
+        }
+        continue;
+      }
+      const setting = (SETTINGS as Record<string, Setting>)[entry.name];
+      if (setting === undefined) throw new ConfigError(`unknown setting ${entry.spelled}${suggestion(entry.name, [...SETTING_NAMES, ...Object.keys(SHORTHANDS)])}`);
+      try {
+        values[entry.name] = entry.text ? parse(setting, entry.value as string, entry.spelled) : check(setting, entry.value, entry.spelled);
+        origins[entry.name] = entry.spelled;
+        pending.delete(entry.name);
+      } catch (error) {
+        if (!(entry.foreign === true && error instanceof ConfigError)) throw error;
+        pending.set(entry.name, error);
+      }
+    }
+  }
+  for (const error of pending.values()) throw error;
+  return { values: Object.freeze(values) as unknown as Settings, origins: Object.freeze(origins) as Record<SettingName, string> };
+}
+
+/** A value given as text: a whole number, a choice, a yes/no, or the text itself. */
+function parse(setting: Setting, raw: string, spelled: string): unknown {
+  switch (setting.kind) {
+    case 'integer':
+      if (!/^\d+$/.test(raw)) throw new ConfigError(`${spelled} takes a whole number (${setting.unit}); got ${JSON.stringify(raw)}`);
+      return check(setting, Number(raw), spelled);
+    case 'flag': {
+      const lower = raw.toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(lower)) return false;
+      throw new ConfigError(`${spelled} takes true or false (also 1/0, yes/no, on/off); got ${JSON.stringify(raw)}`);
+    }
+    default:
+      return check(setting, raw, spelled);
+  }
+}
+
+/** A value of the right type, within range: returned as it is, or a ConfigError naming the rule. */
+function check(setting: Setting, value: unknown, spelled: string): unknown {
+  switch (setting.kind) {
+    case 'integer': {
+      const off = setting.off;
+      if (off !== undefined && value === off.value) return value;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < setting.min || value > setting.max) {
+        const range = `an integer from ${setting.min} to ${setting.max}`;
+        throw new ConfigError(`${spelled} must be ${off === undefined ? range : `${off.value} (${off.means}) or ${range}`}; got ${JSON.stringify(value)}`);
+      }
+      return value;
+    }
+    case 'choice':
+      if (typeof value !== 'string' || !setting.choices.includes(value)) {
+        throw new ConfigError(`${spelled} must be one of ${setting.choices.join(', ')}; got ${JSON.stringify(value)}`);
+      }
+      return value;
+    case 'flag':
+      if (typeof value !== 'boolean') throw new ConfigError(`${spelled} must be true or false; got ${describe(value)}`);
+      return value;
+    case 'text':
+      if (typeof value !== 'string' || value === '') throw new ConfigError(`${spelled} must be a non-empty string; got ${describe(value)}`);
+      return value;
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? String(value === null ? null : 'an object') : `${typeof value} ${String(value)}`;
+}
+
+/** `; did you mean X?` for the closest of `candidates` to `given`, when one is close enough. */
+export function suggestion(given: string, candidates: readonly string[]): string {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(given.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(given.length / 3)) ? `; did you mean ${best}?` : '';
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

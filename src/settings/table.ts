@@ -1,0 +1,288 @@
+/**
+ * Every setting tsgi has, declared once (gunicorn's `Setting` classes are the model). The
+ * command line's flags and `--help`, the `TSGI_*` environment variables, the config file's keys,
+ * `serve()`'s options, their validation and the README's table all come from this object, so
+ * they cannot drift apart. A setting's name is its `serve()` option and config-file key; its flag
+ * is the name in kebab-case (`maxBodySize` → `--max-body-size`), its environment variable the
+ * name in upper snake case after `TSGI_` (`TSGI_MAX_BODY_SIZE`).
+ */
+import { BACKENDS } from '../acceptors/registry.js';
+import { INTERFACES } from '../event/interface.js';
+import { LOG_LEVELS } from '../server/logger.js';
+import {
+  DEFAULT_LIMIT_REQUEST_LINE,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_TIMEOUT_BODY,
+  DEFAULT_TIMEOUT_HEAD,
+  DEFAULT_TIMEOUT_KEEP_ALIVE,
+} from '../spec/constants.js';
+
+export const SECTIONS = ['Server', 'App', 'Limits', 'Timeouts', 'Websockets', 'Logging'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+interface Common<T> {
+  readonly section: Section;
+  readonly help: string;
+  readonly default: T;
+  /** A one-letter flag besides the long one (`-b`). */
+  readonly short?: string;
+  /** Environment variables read besides `TSGI_<NAME>`, weaker than it (`PORT`). */
+  readonly envAliases?: readonly string[];
+}
+
+export interface IntegerSetting extends Common<number> {
+  readonly kind: 'integer';
+  readonly unit: 'BYTES' | 'SECONDS' | 'PORT';
+  readonly min: number;
+  readonly max: number;
+  /** A value outside [min, max] that is allowed too, and what it means (`0`: off). */
+  readonly off?: { readonly value: number; readonly means: string };
+}
+
+export interface ChoiceSetting<C extends string = string> extends Common<C> {
+  readonly kind: 'choice';
+  readonly choices: readonly C[];
+}
+
+/** On the command line `--name` sets it and `--no-name` clears it. */
+export interface FlagSetting extends Common<boolean> {
+  readonly kind: 'flag';
+}
+
+export interface TextSetting extends Common<string> {
+  readonly kind: 'text';
+  readonly metavar: string;
+}
+
+/**
+ * Input that stands for other settings (`bind` = host and port): expanded where it is given, so
+ * it takes that source's place in the precedence. Not part of the resolved configuration.
+ */
+export interface ShorthandSetting {
+  readonly kind: 'shorthand';
+  readonly section: Section;
+  readonly help: string;
+  readonly short?: string;
+  readonly metavar: string;
+  /** The settings it sets; throws an Error (a usage message) for a malformed value. */
+  expand(value: string): Record<string, unknown>;
+}
+
+export type Setting = IntegerSetting | ChoiceSetting | FlagSetting | TextSetting;
+export type AnySetting = Setting | ShorthandSetting;
+
+const integer = (definition: Omit<IntegerSetting, 'kind'>): IntegerSetting => ({ kind: 'integer', ...definition });
+const choice = <const C extends string>(definition: Omit<ChoiceSetting<C>, 'kind'>): ChoiceSetting<C> => ({ kind: 'choice', ...definition });
+const flag = (definition: Omit<FlagSetting, 'kind'>): FlagSetting => ({ kind: 'flag', ...definition });
+const text = (definition: Omit<TextSetting, 'kind'>): TextSetting => ({ kind: 'text', ...definition });
+
+const BACKEND_NAMES = BACKENDS.map((backend) => backend.name);
+const AUTO_BACKENDS = BACKENDS.filter((backend) => backend.auto).map((backend) => backend.name);
+
+export const SETTINGS = {
+  // --- Server ---------------------------------------------------------------------------------
+  host: text({
+    section: 'Server',
+    metavar: 'HOST',
+    default: '127.0.0.1',
+    help: 'Address to listen on (IPv6 without brackets: ::1).',
+  }),
+  port: integer({
+    section: 'Server',
+    unit: 'PORT',
+    min: 0,
+    max: 65535,
+    default: 8000,
+    envAliases: ['PORT'],
+    help: 'Port to listen on; 0 picks a free one.',
+  }),
+  backend: choice({
+    section: 'Server',
+    choices: ['auto', ...BACKEND_NAMES],
+    default: 'auto',
+    help:
+      BACKENDS.map((backend) => `${backend.name}: ${backend.summary}`).join(' ') +
+      ` auto: the first of ${AUTO_BACKENDS.join(', ')} that loads here.`,
+  }),
+  gracefulTimeout: integer({
+    section: 'Server',
+    unit: 'SECONDS',
+    min: 0,
+    max: 24 * 3600,
+    default: 30,
+    help: 'On SIGINT/SIGTERM (or close()), how long in-flight requests may run before connections are cut.',
+  }),
+  // --- App ------------------------------------------------------------------------------------
+  interface: choice({
+    section: 'App',
+    choices: INTERFACES,
+    default: 'auto',
+    help:
+      'App interface: gateway (environ, startResponse), event (scope, receive, send), or auto: event when the app ' +
+      "declares itself (defineEventApp(app) or app.tsgiInterface = 'event'), else gateway.",
+  }),
+  lifespan: choice({
+    section: 'App',
+    choices: ['auto', 'on', 'off'],
+    default: 'auto',
+    help: 'Event apps: run lifespan startup/shutdown (on), skip it (off), or auto: go on without it when the app raises on it.',
+  }),
+  // --- Limits ---------------------------------------------------------------------------------
+  maxBodySize: integer({
+    section: 'Limits',
+    unit: 'BYTES',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    default: DEFAULT_MAX_BODY_SIZE,
+    help: 'Largest request body buffered for an app that does not stream its input; 413 beyond.',
+  }),
+  maxHeaderSize: integer({
+    section: 'Limits',
+    unit: 'BYTES',
+    min: 1024,
+    max: 1024 * 1024,
+    default: DEFAULT_MAX_HEADER_SIZE,
+    help: 'Largest request line plus headers; 431 beyond.',
+  }),
+  limitRequestLine: integer({
+    section: 'Limits',
+    unit: 'BYTES',
+    min: 64,
+    max: 1024 * 1024,
+    default: DEFAULT_LIMIT_REQUEST_LINE,
+    help: 'Longest request line (method, target, version); 414 beyond (431 past --max-header-size).',
+  }),
+  // --- Timeouts -------------------------------------------------------------------------------
+  timeoutKeepAlive: integer({
+    section: 'Timeouts',
+    unit: 'SECONDS',
+    min: 1,
+    max: 3600,
+    default: DEFAULT_TIMEOUT_KEEP_ALIVE,
+    help: 'Close a keep-alive connection idle this long between requests (llhttp, node; uws keeps its own ~10 s).',
+  }),
+  timeoutHead: integer({
+    section: 'Timeouts',
+    unit: 'SECONDS',
+    min: 1,
+    max: 3600,
+    default: DEFAULT_TIMEOUT_HEAD,
+    help: 'A request head must arrive within this long of its first byte, else 408 and close: slowloris (llhttp, node).',
+  }),
+  timeoutBody: integer({
+    section: 'Timeouts',
+    unit: 'SECONDS',
+    min: 1,
+    max: 3600,
+    default: DEFAULT_TIMEOUT_BODY,
+    help: 'A request body the app is waiting for may stall this long, else 408 (or a cut connection) (llhttp, node).',
+  }),
+  // --- Websockets -----------------------------------------------------------------------------
+  wsMaxMessageSize: integer({
+    section: 'Websockets',
+    unit: 'BYTES',
+    min: 1,
+    max: 2 ** 31 - 1,
+    default: 16 * 1024 * 1024,
+    help: 'Largest websocket message a client may send; the connection is closed with 1009 beyond.',
+  }),
+  wsIdleTimeout: integer({
+    section: 'Websockets',
+    unit: 'SECONDS',
+    // uWebSockets.js accepts 0 (off) or 8 s and more, with a 4 s resolution; every backend obeys the same rule.
+    min: 8,
+    max: 960,
+    off: { value: 0, means: 'never' },
+    default: 120,
+    help: 'Close a websocket silent for this long (4 s resolution).',
+  }),
+  wsPing: flag({
+    section: 'Websockets',
+    default: true,
+    help: 'Ping silent websocket clients, so live ones stay connected through the idle timeout (--no-ws-ping: never ping).',
+  }),
+  wsMaxBackpressure: integer({
+    section: 'Websockets',
+    unit: 'BYTES',
+    min: 1024,
+    max: 2 ** 31 - 1,
+    default: 1024 * 1024,
+    help: "Bytes a websocket may have queued for a slow client before the app's send() waits.",
+  }),
+  // --- Logging --------------------------------------------------------------------------------
+  logLevel: choice({
+    section: 'Logging',
+    choices: LOG_LEVELS,
+    default: 'info',
+    help: 'Error-log threshold (stderr).',
+  }),
+  accessLog: flag({
+    section: 'Logging',
+    default: false,
+    help: 'Write one Common Log Format line per response to stdout.',
+  }),
+  debug: flag({
+    section: 'Logging',
+    default: false,
+    help: 'Show stack traces in 500 responses. Never in production.',
+  }),
+} as const;
+
+/** Shorthands: input that sets other settings where it is given. */
+export const SHORTHANDS: Readonly<Record<string, ShorthandSetting>> = {
+  bind: {
+    kind: 'shorthand',
+    section: 'Server',
+    short: '-b',
+    metavar: 'HOST:PORT',
+    help: 'Host and port at once: HOST:PORT, [IPV6]:PORT, :PORT, HOST or PORT.',
+    expand: parseBind,
+  },
+};
+
+export type SettingName = keyof typeof SETTINGS;
+type ValueOf<S> = S extends Common<infer T> ? T : never;
+/** Every setting's resolved value. */
+export type Settings = { readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
+
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+/** `maxBodySize` → `--max-body-size`. */
+export function flagOf(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+/** `maxBodySize` → `TSGI_MAX_BODY_SIZE`. */
+export function envOf(name: string): string {
+  return `TSGI_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}
+
+/** `HOST:PORT`, `[IPV6]:PORT`, `:PORT`, `HOST` or `PORT`, as the host and port settings it names. */
+export function parseBind(bind: string): Record<string, unknown> {
+  let host: string | null = bind;
+  let port: string | null = null;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(bind);
+  if (bracketed !== null) {
+    host = bracketed[1]!;
+    port = bracketed[2] ?? null;
+  } else if (bind.startsWith('[')) {
+    throw new Error(`an IPv6 address goes in brackets, like [::1]:8000; got ${JSON.stringify(bind)}`);
+  } else if (/^\d+$/.test(bind)) {
+    host = null;
+    port = bind;
+  } else {
+    const colon = bind.lastIndexOf(':');
+    if (colon !== -1 && bind.indexOf(':') === colon) {
+      host = bind.slice(0, colon) || null;
+      port = bind.slice(colon + 1);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  if (host !== null) out.host = host;
+  if (port !== null) {
+    if (!/^\d+$/.test(port)) throw new Error(`the port must be a number; got ${JSON.stringify(bind)}`);
+    out.port = Number(port);
+  }
+  return out;
+}
