@@ -9,3 +9,6 @@ export type { LogLevel } from './server/logger.js';
 export type * from './spec/event-types.js';
 export { defineEventApp, type AppInterface, type InterfaceChoice } from './event/interface.js';
 export type { LifespanMode } from './server/config.js';
+export { run, type RunOptions, type Supervision } from './supervisor/run.js';
+export type { Hooks, ServerInfo, ReadyInfo, WorkerExitInfo } from './settings/hooks.js';
+export type { Settings } from './settings/table.js';

@@ -53,6 +53,7 @@ export abstract class AcceptorBase implements Acceptor {
   private handlers: Handlers | null = null;
   private inFlight = 0;
   private whenIdle: (() => void) | null = null;
+  private accepting = true;
 
   constructor(
     readonly options: AcceptorOptions,
@@ -76,6 +77,7 @@ export abstract class AcceptorBase implements Acceptor {
    */
   protected dispatchRequest(head: RequestHead, transport: Transport): void {
     this.inFlight++;
+    this.options.observer?.started(head.method, head.rawPath);
     if (requestLineLength(head) > this.options.limitRequestLine) {
       const response = serverResponse(414, `The request line is longer than this server accepts (${this.options.limitRequestLine} bytes).`);
       this.log.info(`${head.method} ${head.rawPath.slice(0, 64)}…: refused: the request line is over ${this.options.limitRequestLine} bytes`);
@@ -93,6 +95,7 @@ export abstract class AcceptorBase implements Acceptor {
   /** Hands one websocket upgrade request to the core; a tsgi bug there is answered 500. */
   protected dispatchUpgrade(head: RequestHead, upgrade: WebSocketUpgrade): void {
     this.inFlight++;
+    this.options.observer?.started(head.method, head.rawPath);
     try {
       this.handlers!.upgrade!.upgrade(head, upgrade);
     } catch (error) {
@@ -103,6 +106,7 @@ export abstract class AcceptorBase implements Acceptor {
 
   exchangeEnded(): void {
     this.inFlight--;
+    this.options.observer?.ended();
     if (this.inFlight === 0) this.whenIdle?.();
   }
 
@@ -117,11 +121,17 @@ export abstract class AcceptorBase implements Acceptor {
   /**
    * Stops accepting, closes idle connections and sends open websockets a 1001 close, waits for
    * the exchanges in flight for up to `graceMs`, then cuts every connection that is left.
+   *
+   * With `lingerMs`, idle keep-alive connections stay open that long first, while every response
+   * says `Connection: close`: a client that is about to reuse one gets an answer and a clean close
+   * instead of a reset in mid-request (the race every keep-alive server has when it closes an
+   * idle connection). Workers that are replaced while the service goes on drain this way.
    */
-  async close(graceMs: number): Promise<void> {
+  async close(graceMs: number, lingerMs = 0): Promise<void> {
     const deadline = Date.now() + graceMs;
     this.closing = true;
     this.stopAccepting();
+    if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(lingerMs, graceMs)));
     this.closeIdle();
     if (this.inFlight > 0) {
       await waitAtMost(graceMs, (wake) => (this.whenIdle = wake));
@@ -130,8 +140,19 @@ export abstract class AcceptorBase implements Acceptor {
     await this.closeAll(deadline);
   }
 
-  /** Closes the listening socket. */
-  protected abstract stopAccepting(): void;
+  /**
+   * Closes the listening socket and nothing else: connections already accepted go on being
+   * served. A supervisor stops every old worker accepting before any of them drains, so a client
+   * that reconnects never lands in the accept queue of a socket about to close.
+   */
+  stopAccepting(): void {
+    if (!this.accepting) return;
+    this.accepting = false;
+    this.closeListener();
+  }
+
+  /** Closes the listening socket (called once). */
+  protected abstract closeListener(): void;
   /** Closes keep-alive connections between requests, and starts closing every open websocket (1001). */
   protected abstract closeIdle(): void;
   /**

@@ -13,6 +13,18 @@ export interface AcceptorOptions {
   timeouts: ConnectionTimeouts;
   /** Applied to every websocket when an upgrade handler is given. */
   webSocket: WebSocketLimits;
+  /** Told of every request's start and end; null when nobody watches (the supervisor's workers do). */
+  observer: RequestObserver | null;
+}
+
+/**
+ * Watches the requests an acceptor serves: a supervised worker counts them (--max-requests) and
+ * keeps the latest one where its watchdog can name it when the event loop stops answering.
+ * Called on the hot path: keep it to a few stores.
+ */
+export interface RequestObserver {
+  started(method: string, rawPath: string): void;
+  ended(): void;
 }
 
 export interface ConnectionTimeouts {
@@ -49,7 +61,9 @@ export interface Acceptor {
    * Stops accepting, lets in-flight exchanges finish for up to `graceMs`, then closes every
    * connection that is left.
    */
-  close(graceMs: number): Promise<void>;
+  close(graceMs: number, lingerMs?: number): Promise<void>;
+  /** Closes the listening socket only; in-flight and keep-alive connections go on. Idempotent. */
+  stopAccepting(): void;
 }
 
 /**
@@ -82,6 +96,13 @@ export interface BackendTraits {
   readonly timeouts: boolean;
   /** Requests with an `Upgrade` other than websocket (h2c) reach the app as plain requests; otherwise they get 400. */
   readonly servesOtherUpgrades: boolean;
+  /**
+   * Workers share one listening socket and its accept queue (the cluster module's shared handle),
+   * so a worker whose event loop is stuck leaves every new connection to the others; otherwise
+   * each worker has its own socket (SO_REUSEPORT) and the kernel may queue a connection on the
+   * stuck one until the supervisor replaces it.
+   */
+  readonly sharedAcceptQueue: boolean;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** `tsgi --help` and `--print-config`, from the settings table. */
 import type { Resolved } from '../settings/resolve.js';
-import { envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from '../settings/table.js';
+import { defaultText, envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from '../settings/table.js';
 import { metavarOf } from './args.js';
 
 /** `--max-body-size BYTES` or `-b, --bind HOST:PORT`. */
@@ -14,10 +14,12 @@ function usageOf(name: string, setting: AnySetting): string {
 export function factsOf(name: string, setting: AnySetting): string {
   const facts: string[] = [];
   if (setting.kind !== 'shorthand') {
-    facts.push(`default: ${String(setting.default)}`);
+    facts.push(`default: ${defaultText(setting.default)}`);
     if (setting.kind === 'integer') {
-      facts.push(`${setting.off === undefined ? '' : `${setting.off.value} = ${setting.off.means}, else `}${setting.min}-${setting.max}`);
+      const word = setting.word === undefined ? '' : `, ${setting.word.text} = ${setting.word.means}`;
+      facts.push(`${setting.off === undefined ? '' : `${setting.off.value} = ${setting.off.means}, else `}${setting.min}-${setting.max}${word}`);
     }
+    if (setting.kind === 'list') facts.push('repeatable');
     facts.push(`env ${[envOf(name), ...(setting.envAliases ?? [])].join(', ')}`);
   } else {
     facts.push(`env ${envOf(name)}`);

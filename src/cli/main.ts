@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 /**
- * `tsgi [options] MODULE[:EXPORT]`: load an app, serve it, shut down gracefully on
- * SIGINT/SIGTERM. Exit codes: 0 after a clean shutdown, 1 when the server cannot start,
- * 2 for usage errors and apps that cannot be loaded.
+ * `tsgi [options] MODULE[:EXPORT]`: load an app and serve it. With one worker and no feature
+ * that needs a supervisor, in this process (SIGINT/SIGTERM: graceful shutdown); otherwise this
+ * process becomes the supervisor and the workers load the app. Exit codes: 0 after a clean
+ * shutdown, 1 when the server cannot start, 2 for usage errors and apps that cannot be loaded,
+ * 3 when workers cannot boot.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { serve, type Server } from '../server/serve.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
-import { ConfigError, resolveSettings } from '../settings/resolve.js';
-import { configFileFrom, environmentEntries, fileEntries } from '../settings/sources.js';
+import { callHook, type Hooks } from '../settings/hooks.js';
+import { ConfigError, resolveSettings, type Entry, type Resolved } from '../settings/resolve.js';
+import { configFileFrom, environmentEntries, loadConfigFile } from '../settings/sources.js';
+import { PROCESS_SETTING_NAMES } from '../settings/table.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { parseArgs, UsageError } from './args.js';
+import { installProcessGuards } from './guards.js';
 import { helpText, printConfigText } from './help.js';
 import { AppLoadError, loadApp } from './load-app.js';
 
@@ -24,18 +30,17 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function installProcessGuards(server: { logger: Server['logger'] } | null): void {
-  // An app's stray timer or unawaited promise must not take every other request down with it.
-  process.on('uncaughtException', (error) => {
-    const text = `an exception escaped the app outside any request; the server keeps running:\n${error.stack ?? String(error)}`;
-    if (server !== null) server.logger.log('error', text);
-    else process.stderr.write(`[tsgi] [error] ${text}\n`);
-  });
-  process.on('unhandledRejection', (reason) => {
-    const text = `a promise rejection escaped the app outside any request; the server keeps running:\n${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`;
-    if (server !== null) server.logger.log('error', text);
-    else process.stderr.write(`[tsgi] [error] ${text}\n`);
-  });
+/** Settings, weakest first: the config file, the environment, the command line. `fresh` rereads the file (a reload). */
+async function resolveAll(configFile: string | null, cli: Entry[], fresh: boolean): Promise<{ resolved: Resolved; hooks: Hooks }> {
+  const file = configFileFrom(configFile, process.env);
+  const config = file === null ? { entries: [], hooks: {} } : await loadConfigFile(file, { fresh });
+  return { resolved: resolveSettings([config.entries, environmentEntries(process.env), cli]), hooks: config.hooks };
+}
+
+/** Workers, or any feature only a supervisor can give (a timeout is watched from outside the worker). */
+function needsSupervisor(resolved: Resolved): boolean {
+  const { values, origins } = resolved;
+  return values.workers !== 1 || values.reload || values.maxRequests > 0 || origins.timeout !== 'default';
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -54,12 +59,10 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`tsgi ${version()}\n`);
     return;
   }
-  // Settings, weakest first: the config file, the environment, the command line.
-  let resolved;
+  let resolved: Resolved;
+  let hooks: Hooks;
   try {
-    const file = configFileFrom(parsed.configFile, process.env);
-    const fromFile = file === null ? [] : await fileEntries(file);
-    resolved = resolveSettings([fromFile, environmentEntries(process.env), parsed.entries]);
+    ({ resolved, hooks } = await resolveAll(parsed.configFile, parsed.entries, false));
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);
     throw error;
@@ -68,8 +71,30 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(printConfigText(resolved) + '\n');
     return;
   }
-  const settings = resolved.values;
   const appRef = parsed.appRef!;
+  if (needsSupervisor(resolved)) {
+    const { configFile, entries } = parsed;
+    const supervisor = new Supervisor({
+      appRef,
+      settings: resolved.values,
+      hooks,
+      reread: async () => {
+        const again = await resolveAll(configFile, entries, true);
+        return { settings: again.resolved.values, hooks: again.hooks };
+      },
+      handleSignals: true,
+    });
+    await supervisor.start();
+    process.exit(await supervisor.finished);
+  }
+  await serveHere(appRef, resolved, hooks);
+}
+
+/** One process: load the app here and serve it until SIGINT or SIGTERM. */
+async function serveHere(appRef: string, resolved: Resolved, hooks: Hooks): Promise<void> {
+  const settings = resolved.values;
+  const report = (message: string): void => void process.stderr.write(`[tsgi] [error] ${message}\n`);
+  await callHook(hooks, 'onStarting', { settings, pid: process.pid }, report);
   let loaded;
   try {
     loaded = await loadApp(appRef);
@@ -77,27 +102,43 @@ async function main(argv: readonly string[]): Promise<void> {
     if (error instanceof AppLoadError) fail(error.message, 2);
     fail(`cannot load ${appRef}: ${(error as Error).message}`, 2);
   }
+  const options: Record<string, unknown> = { ...settings };
+  for (const name of PROCESS_SETTING_NAMES) delete options[name];
   let server: Server;
   try {
-    server = await serve(loaded.app as unknown as GatewayApp | EventApp, settings);
+    server = await serve(loaded.app as unknown as GatewayApp | EventApp, options);
   } catch (error) {
     fail((error as Error).message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
   }
-  installProcessGuards(server);
+  installProcessGuards(server.logger);
+  if (settings.pid !== '') writeFileSync(settings.pid, `${process.pid}\n`);
   server.logger.log('info', `serving ${loaded.label}`);
+  await callHook(hooks, 'whenReady', { settings, pid: process.pid, port: server.port, workers: [process.pid] }, report);
+  const exit = async (code: number): Promise<never> => {
+    if (settings.pid !== '') {
+      try {
+        unlinkSync(settings.pid);
+      } catch {
+        // already gone
+      }
+    }
+    await callHook(hooks, 'onExit', { settings, pid: process.pid }, report);
+    process.exit(code);
+  };
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       server.logger.log('warning', `${signal} again: exiting without waiting for in-flight requests`);
-      process.exit(1);
+      void exit(1);
+      return;
     }
     stopping = true;
     server.logger.log('info', `${signal}: finishing in-flight requests (up to ${settings.gracefulTimeout}s), then exiting`);
     server.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
         server.logger.log('error', `shutdown failed: ${(error as Error).message}`);
-        process.exit(1);
+        return exit(1);
       },
     );
   };

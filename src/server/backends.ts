@@ -27,6 +27,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
       ping: config.wsPing,
       maxBackpressure: config.wsMaxBackpressure,
     },
+    observer: config.observer,
   };
   const log = {
     internalError: (message: string): void => logger.log('error', message),

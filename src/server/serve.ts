@@ -18,6 +18,15 @@ import { openBackend } from './backends.js';
 import { resolveConfig, type ServeOptions, type ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 
+export interface CloseOptions {
+  /**
+   * Keep idle keep-alive connections open this long (ms) before closing them, answering every
+   * request meanwhile with `Connection: close`, so busy clients move to another server without a
+   * reset. For a server being replaced while the service goes on; default 0.
+   */
+  lingerMs?: number;
+}
+
 export interface Server {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
@@ -31,7 +40,9 @@ export interface Server {
    * Stops listening, waits for in-flight requests (up to gracefulTimeout), closes what is left,
    * then runs the lifespan shutdown; rejects when the app reports `lifespan.shutdown.failed`.
    */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
+  /** Closes the listening socket only: accepted connections go on being served until close(). */
+  stopAccepting(): void;
 }
 
 export async function serve(app: GatewayApp | EventApp, options: ServeOptions = {}): Promise<Server> {
@@ -107,9 +118,12 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     interface: appInterface,
     config,
     logger,
-    close() {
+    stopAccepting() {
+      acceptor.stopAccepting();
+    },
+    close(options: CloseOptions = {}) {
       closing ??= (async () => {
-        await acceptor.close(config.gracefulTimeout * 1000);
+        await acceptor.close(config.gracefulTimeout * 1000, options.lingerMs ?? 0);
         if (lifespan !== null) await lifespan.shutdown();
       })();
       return closing;

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from './table.js';
+import { defaultText, envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from './table.js';
 
 export const START_MARKER = '<!-- settings:start (generated from src/settings/table.ts by npm run docs:settings) -->';
 export const END_MARKER = '<!-- settings:end -->';
@@ -19,15 +19,18 @@ function row(name: string, setting: AnySetting): string {
   let values = '';
   let fallback = '';
   if (setting.kind === 'integer') {
-    values = `${setting.off === undefined ? '' : `${setting.off.value} (${setting.off.means}), `}${setting.min}–${setting.max} ${setting.unit.toLowerCase()}`;
+    const word = setting.word === undefined ? '' : `, \`${setting.word.text}\` (${setting.word.means})`;
+    values = `${setting.off === undefined ? '' : `${setting.off.value} (${setting.off.means}), `}${setting.min}–${setting.max} ${setting.unit.toLowerCase()}${word}`;
   } else if (setting.kind === 'choice') {
     values = setting.choices.map((choice) => `\`${choice}\``).join(', ');
   } else if (setting.kind === 'flag') {
     values = 'true, false';
+  } else if (setting.kind === 'list') {
+    values = `${setting.metavar}, repeatable (comma-separated in the environment)`;
   } else {
     values = setting.metavar;
   }
-  if (setting.kind !== 'shorthand') fallback = `\`${String(setting.default)}\``;
+  if (setting.kind !== 'shorthand') fallback = `\`${defaultText(setting.default)}\``;
   const env = [envOf(name), ...(setting.kind === 'shorthand' ? [] : (setting.envAliases ?? []))].map((variable) => `\`${variable}\``).join(', ');
   return `| \`${name}\` | ${short}${flags} | ${env} | ${cell(fallback)} | ${cell(values)} | ${cell(setting.help)} |`;
 }

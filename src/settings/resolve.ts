@@ -24,6 +24,8 @@ export interface Entry {
    * is an error only when nothing stronger sets the same setting.
    */
   readonly foreign?: boolean;
+  /** Other names valid in this source (a config file's hooks), offered when the name is unknown. */
+  readonly hookNames?: readonly string[];
 }
 
 export interface Resolved {
@@ -42,7 +44,9 @@ export function resolveSettings(layers: readonly (readonly Entry[])[]): Resolved
   }
   // A foreign variable's error, waiting to see whether a stronger source overrides it.
   const pending = new Map<string, ConfigError>();
-  for (const layer of layers) {
+  // A list setting's values add up within one layer; a stronger layer replaces the list.
+  const listLayer = new Map<string, number>();
+  for (const [layerIndex, layer] of layers.entries()) {
     for (const entry of layer) {
       const shorthand = SHORTHANDS[entry.name];
       if (shorthand !== undefined) {
@@ -61,9 +65,17 @@ export function resolveSettings(layers: readonly (readonly Entry[])[]): Resolved
         continue;
       }
       const setting = (SETTINGS as Record<string, Setting>)[entry.name];
-      if (setting === undefined) throw new ConfigError(`unknown setting ${entry.spelled}${suggestion(entry.name, [...SETTING_NAMES, ...Object.keys(SHORTHANDS)])}`);
+      if (setting === undefined) {
+        const candidates = [...SETTING_NAMES, ...Object.keys(SHORTHANDS), ...(entry.hookNames ?? [])];
+        throw new ConfigError(`unknown setting ${entry.spelled}${suggestion(entry.name, candidates)}`);
+      }
       try {
-        values[entry.name] = entry.text ? parse(setting, entry.value as string, entry.spelled) : check(setting, entry.value, entry.spelled);
+        let value = entry.text ? parse(setting, entry.value as string, entry.spelled) : check(setting, entry.value, entry.spelled);
+        if (setting.kind === 'list') {
+          if (listLayer.get(entry.name) === layerIndex) value = [...(values[entry.name] as string[]), ...(value as string[])];
+          listLayer.set(entry.name, layerIndex);
+        }
+        values[entry.name] = value;
         origins[entry.name] = entry.spelled;
         pending.delete(entry.name);
       } catch (error) {
@@ -80,8 +92,17 @@ export function resolveSettings(layers: readonly (readonly Entry[])[]): Resolved
 function parse(setting: Setting, raw: string, spelled: string): unknown {
   switch (setting.kind) {
     case 'integer':
-      if (!/^\d+$/.test(raw)) throw new ConfigError(`${spelled} takes a whole number (${setting.unit}); got ${JSON.stringify(raw)}`);
+      if (setting.word !== undefined && raw === setting.word.text) return setting.word.value();
+      if (!/^\d+$/.test(raw)) {
+        const word = setting.word === undefined ? '' : ` or ${setting.word.text}`;
+        throw new ConfigError(`${spelled} takes a whole number (${setting.unit})${word}; got ${JSON.stringify(raw)}`);
+      }
       return check(setting, Number(raw), spelled);
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
     case 'flag': {
       const lower = raw.toLowerCase();
       if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
@@ -99,9 +120,11 @@ function check(setting: Setting, value: unknown, spelled: string): unknown {
     case 'integer': {
       const off = setting.off;
       if (off !== undefined && value === off.value) return value;
+      if (setting.word !== undefined && value === setting.word.text) return setting.word.value();
       if (typeof value !== 'number' || !Number.isInteger(value) || value < setting.min || value > setting.max) {
         const range = `an integer from ${setting.min} to ${setting.max}`;
-        throw new ConfigError(`${spelled} must be ${off === undefined ? range : `${off.value} (${off.means}) or ${range}`}; got ${JSON.stringify(value)}`);
+        const word = setting.word === undefined ? '' : `, or ${setting.word.text} (${setting.word.means})`;
+        throw new ConfigError(`${spelled} must be ${off === undefined ? range : `${off.value} (${off.means}) or ${range}`}${word}; got ${JSON.stringify(value)}`);
       }
       return value;
     }
@@ -114,8 +137,14 @@ function check(setting: Setting, value: unknown, spelled: string): unknown {
       if (typeof value !== 'boolean') throw new ConfigError(`${spelled} must be true or false; got ${describe(value)}`);
       return value;
     case 'text':
-      if (typeof value !== 'string' || value === '') throw new ConfigError(`${spelled} must be a non-empty string; got ${describe(value)}`);
+      if (typeof value !== 'string' || (value === '' && setting.optional !== true)) throw new ConfigError(`${spelled} must be a non-empty string; got ${describe(value)}`);
       return value;
+    case 'list':
+      if (typeof value === 'string' && value !== '') return [value];
+      if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
+        throw new ConfigError(`${spelled} must be a list of non-empty strings (${setting.metavar}); got ${describe(value)}`);
+      }
+      return Object.freeze([...(value as string[])]);
   }
 }
 

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { HOOK_NAMES, type Hooks } from './hooks.js';
 import { ConfigError, suggestion, type Entry } from './resolve.js';
 import { envOf, SETTING_NAMES, SETTINGS, SHORTHANDS } from './table.js';
 
@@ -60,23 +61,44 @@ export function configFileFrom(cliValue: string | null, env: NodeJS.ProcessEnv):
   return fromEnv === undefined || fromEnv === '' ? null : fromEnv;
 }
 
-/** The settings a config file exports: its default export when that is an object, else its named exports. */
-export async function fileEntries(file: string, cwd: string = process.cwd()): Promise<Entry[]> {
-  const absolute = path.resolve(cwd, file);
+export interface ConfigFile {
+  /** The settings it exports. */
+  readonly entries: Entry[];
+  /** The hooks it exports (functions named as in settings/hooks.ts). */
+  readonly hooks: Hooks;
+}
+
+/**
+ * A config file's settings and hooks: its default export when that is an object, else its named
+ * exports. `fresh` loads the file again even when this process imported it before (a reload).
+ */
+export async function loadConfigFile(file: string, options: { cwd?: string; fresh?: boolean } = {}): Promise<ConfigFile> {
+  const absolute = path.resolve(options.cwd ?? process.cwd(), file);
   if (!existsSync(absolute)) throw new ConfigError(`the config file ${file} does not exist (looked at ${absolute})`);
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    const url = pathToFileURL(absolute);
+    // ES modules are cached by URL: a query string makes a reload read the file again.
+    if (options.fresh === true) url.search = `reload=${Date.now()}-${++reloads}`;
+    module = (await import(url.href)) as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError(`the config file ${file} could not be loaded: ${(error as Error).message.split('\n')[0]}`);
   }
   const defaultExport = module.default;
-  const settings = defaultExport !== null && typeof defaultExport === 'object' ? (defaultExport as Record<string, unknown>) : module;
+  const exported = defaultExport !== null && typeof defaultExport === 'object' ? (defaultExport as Record<string, unknown>) : module;
   const label = path.basename(file);
   const entries: Entry[] = [];
-  for (const [name, value] of Object.entries(settings)) {
-    if (name === 'default' && settings === module) continue;
-    entries.push({ name, value, text: false, spelled: `${name} in ${label}` });
+  const hooks: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(exported)) {
+    if (name === 'default' && exported === module) continue;
+    if ((HOOK_NAMES as readonly string[]).includes(name)) {
+      if (typeof value !== 'function') throw new ConfigError(`${name} in ${label} is a hook and must be a function; got ${typeof value}`);
+      hooks[name] = value;
+      continue;
+    }
+    entries.push({ name, value, text: false, spelled: `${name} in ${label}`, hookNames: HOOK_NAMES });
   }
-  return entries;
+  return { entries, hooks: hooks as Hooks };
 }
+
+let reloads = 0;

@@ -6,6 +6,7 @@
  * is the name in kebab-case (`maxBodySize` → `--max-body-size`), its environment variable the
  * name in upper snake case after `TSGI_` (`TSGI_MAX_BODY_SIZE`).
  */
+import { availableParallelism } from 'node:os';
 import { BACKENDS } from '../acceptors/registry.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
@@ -18,7 +19,7 @@ import {
   DEFAULT_TIMEOUT_KEEP_ALIVE,
 } from '../spec/constants.js';
 
-export const SECTIONS = ['Server', 'App', 'Limits', 'Timeouts', 'Websockets', 'Logging'] as const;
+export const SECTIONS = ['Server', 'Workers', 'App', 'Limits', 'Timeouts', 'Websockets', 'Logging'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 interface Common<T> {
@@ -29,15 +30,22 @@ interface Common<T> {
   readonly short?: string;
   /** Environment variables read besides `TSGI_<NAME>`, weaker than it (`PORT`). */
   readonly envAliases?: readonly string[];
+  /**
+   * About the processes, not one server: read by the `tsgi` command and `run()`; `serve()`, which
+   * is always one process, refuses it.
+   */
+  readonly processLevel?: boolean;
 }
 
 export interface IntegerSetting extends Common<number> {
   readonly kind: 'integer';
-  readonly unit: 'BYTES' | 'SECONDS' | 'PORT';
+  readonly unit: 'BYTES' | 'SECONDS' | 'PORT' | 'COUNT';
   readonly min: number;
   readonly max: number;
   /** A value outside [min, max] that is allowed too, and what it means (`0`: off). */
   readonly off?: { readonly value: number; readonly means: string };
+  /** A word accepted instead of a number (`auto`), and the number it stands for here. */
+  readonly word?: { readonly text: string; readonly means: string; value(): number };
 }
 
 export interface ChoiceSetting<C extends string = string> extends Common<C> {
@@ -52,6 +60,18 @@ export interface FlagSetting extends Common<boolean> {
 
 export interface TextSetting extends Common<string> {
   readonly kind: 'text';
+  readonly metavar: string;
+  /** `''` (the default) means "not set"; otherwise a value must be non-empty. */
+  readonly optional?: boolean;
+}
+
+/**
+ * Several values: a repeated flag adds one each (`--reload-dir a --reload-dir b`), an environment
+ * variable separates them with commas, a config file gives an array. A stronger source replaces
+ * the whole list.
+ */
+export interface ListSetting extends Common<readonly string[]> {
+  readonly kind: 'list';
   readonly metavar: string;
 }
 
@@ -69,13 +89,14 @@ export interface ShorthandSetting {
   expand(value: string): Record<string, unknown>;
 }
 
-export type Setting = IntegerSetting | ChoiceSetting | FlagSetting | TextSetting;
+export type Setting = IntegerSetting | ChoiceSetting | FlagSetting | TextSetting | ListSetting;
 export type AnySetting = Setting | ShorthandSetting;
 
 const integer = (definition: Omit<IntegerSetting, 'kind'>): IntegerSetting => ({ kind: 'integer', ...definition });
 const choice = <const C extends string>(definition: Omit<ChoiceSetting<C>, 'kind'>): ChoiceSetting<C> => ({ kind: 'choice', ...definition });
 const flag = (definition: Omit<FlagSetting, 'kind'>): FlagSetting => ({ kind: 'flag', ...definition });
 const text = (definition: Omit<TextSetting, 'kind'>): TextSetting => ({ kind: 'text', ...definition });
+const list = (definition: Omit<ListSetting, 'kind'>): ListSetting => ({ kind: 'list', ...definition });
 
 const BACKEND_NAMES = BACKENDS.map((backend) => backend.name);
 const AUTO_BACKENDS = BACKENDS.filter((backend) => backend.auto).map((backend) => backend.name);
@@ -111,7 +132,82 @@ export const SETTINGS = {
     min: 0,
     max: 24 * 3600,
     default: 30,
-    help: 'On SIGINT/SIGTERM (or close()), how long in-flight requests may run before connections are cut.',
+    help: 'On SIGINT/SIGTERM (or close()), and for every worker that is recycled or reloaded, how long in-flight requests may run before connections are cut.',
+  }),
+  pid: text({
+    section: 'Server',
+    processLevel: true,
+    metavar: 'FILE',
+    optional: true,
+    default: '',
+    help: "Write the server's pid (the supervisor's, with workers) to FILE; removed at exit.",
+  }),
+  // --- Workers --------------------------------------------------------------------------------
+  workers: integer({
+    section: 'Workers',
+    processLevel: true,
+    unit: 'COUNT',
+    min: 1,
+    max: 1024,
+    word: { text: 'auto', means: "the machine's available parallelism", value: () => availableParallelism() },
+    default: 1,
+    help: 'Worker processes serving the same address. Above 1 (or with --reload, --max-requests or an explicit --timeout) a supervisor process starts and watches them.',
+  }),
+  timeout: integer({
+    section: 'Workers',
+    processLevel: true,
+    unit: 'SECONDS',
+    min: 1,
+    max: 3600,
+    off: { value: 0, means: 'off' },
+    default: 30,
+    help: 'Kill and replace a worker whose event loop has not answered for this long (a sync app stuck in a loop); the log names the request it was serving.',
+  }),
+  maxRequests: integer({
+    section: 'Workers',
+    processLevel: true,
+    unit: 'COUNT',
+    min: 1,
+    max: 2 ** 31 - 1,
+    off: { value: 0, means: 'never' },
+    default: 0,
+    help: 'Recycle a worker after this many requests (a bound on slow leaks); its replacement listens before it drains.',
+  }),
+  maxRequestsJitter: integer({
+    section: 'Workers',
+    processLevel: true,
+    unit: 'COUNT',
+    min: 0,
+    max: 2 ** 31 - 1,
+    default: 0,
+    help: 'Add a random 0..J to each worker\'s --max-requests, so workers do not all recycle at once.',
+  }),
+  reload: flag({
+    section: 'Workers',
+    processLevel: true,
+    default: false,
+    help: "Development: restart the worker when a watched file changes; a broken edit keeps the last good worker serving.",
+  }),
+  reloadDir: list({
+    section: 'Workers',
+    processLevel: true,
+    metavar: 'DIR',
+    default: [],
+    help: "Directories --reload watches, recursively (default: the app's directory).",
+  }),
+  reloadInclude: list({
+    section: 'Workers',
+    processLevel: true,
+    metavar: 'GLOB',
+    default: ['*.js', '*.mjs', '*.cjs', '*.ts', '*.mts', '*.cts', '*.json'],
+    help: 'Files whose change triggers a reload (a glob without / matches the file name, one with / the path under the watched directory).',
+  }),
+  reloadExclude: list({
+    section: 'Workers',
+    processLevel: true,
+    metavar: 'GLOB',
+    default: ['node_modules', '.git', 'dist', 'build', 'coverage'],
+    help: 'Files and directories --reload ignores (a glob without / matches any path segment).',
   }),
   // --- App ------------------------------------------------------------------------------------
   interface: choice({
@@ -247,6 +343,16 @@ type ValueOf<S> = S extends Common<infer T> ? T : never;
 export type Settings = { readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+/** The settings `serve()` takes: everything but the process-level ones. */
+export const SERVER_SETTING_NAMES = SETTING_NAMES.filter((name) => (SETTINGS[name] as Setting).processLevel !== true);
+export const PROCESS_SETTING_NAMES = SETTING_NAMES.filter((name) => (SETTINGS[name] as Setting).processLevel === true);
+
+/** How a default reads in --help and the README: lists joined by commas, an unset text as `none`. */
+export function defaultText(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(',');
+  return value === '' ? 'none' : String(value);
+}
 
 /** `maxBodySize` → `--max-body-size`. */
 export function flagOf(name: string): string {

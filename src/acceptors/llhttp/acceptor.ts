@@ -86,7 +86,7 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
 
   // --- closing (AcceptorBase) ---------------------------------------------------------------
 
-  protected stopAccepting(): void {
+  protected closeListener(): void {
     // Resolves once every socket, websockets included, has closed.
     this.serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -23,6 +23,7 @@ export const llhttp = {
     webSocketCloseFrames: true,
     timeouts: true,
     servesOtherUpgrades: true,
+    sharedAcceptQueue: true,
   },
   async open(options, log) {
     return new LlhttpAcceptor(loadLlhttp(), options, log);

@@ -3,7 +3,7 @@
  * ServerResponse per request): the most compatible backend, and the slowest.
  */
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { parseErrorRefusal, refusal } from '../http1.js';
 import { AcceptorBase, listenOn } from '../lifecycle.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
@@ -92,9 +92,11 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     pipelineOf(socket, this.startRequest).refuse(answer);
   }
 
-  protected stopAccepting(): void {
-    // Resolves once every connection, upgraded websockets included, has closed.
-    this.serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+  protected closeListener(): void {
+    // Resolves once every connection, upgraded websockets included, has closed. net.Server's
+    // close, not http.Server's: since Node 19 the latter also closes idle keep-alive connections
+    // at once, and closing them is closeIdle's decision (after a drain's linger).
+    this.serverClosed = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
   }
 
   protected closeIdle(): void {

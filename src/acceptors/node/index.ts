@@ -20,6 +20,7 @@ export const node = {
     webSocketCloseFrames: true,
     timeouts: true,
     servesOtherUpgrades: false,
+    sharedAcceptQueue: true,
   },
   async open(options, log) {
     return new NodeAcceptor(options, log);

@@ -106,7 +106,7 @@ export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWe
     this.log.warning(message);
   }
 
-  protected stopAccepting(): void {
+  protected closeListener(): void {
     if (this.listenSocket !== null) {
       this.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;

@@ -29,6 +29,7 @@ export const uws = {
     webSocketCloseFrames: false,
     timeouts: false,
     servesOtherUpgrades: true,
+    sharedAcceptQueue: false,
   },
   async open(options, log) {
     // uWS closes a connection idle for about 10 s, whatever the state; it has no other timers.
