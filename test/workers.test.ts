@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { run as runCli, killChildren, root } from './cli-process.js';
 import { delay, describeBackends, eventually, traitsOf } from './helpers.js';
 import { childrenOf, freshGet, hammer, startSupervised } from './supervisor-process.js';
+import { nodeHasReusePort } from '../src/acceptors/lifecycle.js';
 import { serve } from '../src/index.js';
 // run() forks workers from the compiled worker entry, so it is exercised as users get it: from dist.
 import { run } from '../dist/index.js';
@@ -322,6 +323,35 @@ describe('the supervisor', () => {
     expect(await exitCode(auto.exited)).toBe(0);
     const { availableParallelism } = await import('node:os');
     expect(auto.stdout.join('')).toMatch(new RegExp(`^workers\\s+${availableParallelism()}\\s+--workers$`, 'm'));
+  }, 30_000);
+});
+
+describe('--reuse-port', () => {
+  it.skipIf(!nodeHasReusePort())(
+    'workers on llhttp listen on sockets of their own (needs Node >= 22.12), serve, and reload without a failed request',
+    async () => {
+      const supervised = await startSupervised(['--workers', '2', '--reuse-port', WORKER_APP]);
+      const load = hammer(supervised.port, 6);
+      await eventually(() => load.ok > 200, 10_000);
+      expect(new Set(load.pids).size).toBe(2);
+      const mark = supervised.log().length;
+      supervised.child.kill('SIGHUP');
+      await supervised.waitFor(/reloaded: workers/, 20_000, mark);
+      const okAtSwap = load.ok;
+      await eventually(() => load.ok > okAtSwap + 200, 10_000);
+      await load.stop();
+      expect(load.errors).toEqual([]);
+      await supervised.waitFor(/stopped \(replaced by a reload.*\n(.|\n)*stopped \(replaced by a reload/, 20_000, mark);
+      expect(await eventually(() => supervised.workerPids().length === 2, 10_000)).toBe(true);
+      for (const pid of supervised.firstPids) expect(supervised.workerPids()).not.toContain(pid);
+    },
+    60_000,
+  );
+
+  it.skipIf(nodeHasReusePort())('on a Node without reusePort (before 22.12) it fails at start-up saying what it needs', async () => {
+    const started = runCli(['--bind', '127.0.0.1:0', '--reuse-port', WORKER_APP]);
+    expect(await exitCode(started.exited)).toBe(1);
+    expect(started.stderr.join('')).toContain(`--reuse-port needs Node 22.12 or later (this is ${process.versions.node})`);
   }, 30_000);
 });
 

@@ -26,14 +26,29 @@ export function waitAtMost(ms: number, arm: (wake: () => void) => void): Promise
   });
 }
 
-/** Listens on a net.Server (an http.Server is one); rejects naming the address and the system's error code. */
-export function listenOn(server: Server, host: string, port: number): Promise<number> {
+/** Whether this Node can open a listening socket with SO_REUSEPORT (`reusePort`: 22.12, 23.1). */
+export function nodeHasReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+/**
+ * Listens on a net.Server (an http.Server is one); rejects naming the address and the system's
+ * error code. With `reusePort` the socket is this process's own, with SO_REUSEPORT (in a cluster
+ * worker too, where it would otherwise be the shared one).
+ */
+export function listenOn(server: Server, host: string, port: number, reusePort = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(new Error(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`));
     };
+    if (reusePort && !nodeHasReusePort()) {
+      reject(new Error(`--reuse-port needs Node 22.12 or later (this is ${process.versions.node}); without it workers share one socket`));
+      return;
+    }
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const options = reusePort ? { port, host, reusePort: true, exclusive: true } : { port, host };
+    server.listen(options, () => {
       server.off('error', onError);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);

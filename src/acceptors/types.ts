@@ -5,6 +5,11 @@ import type { UpgradeHandler, WebSocketLimits } from '../core/websocket-transpor
 export interface AcceptorOptions {
   host: string;
   port: number;
+  /**
+   * A listening socket of this process's own with SO_REUSEPORT, rather than (in a worker) the
+   * one the cluster module shares. uWebSockets.js always sets it.
+   */
+  reusePort: boolean;
   /** Largest request line plus headers, in bytes (431 beyond). */
   maxHeaderSize: number;
   /** Longest request line, in bytes (414 beyond). */

@@ -18,6 +18,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
   const options: AcceptorOptions = {
     host: config.host,
     port: config.port,
+    reusePort: config.reusePort,
     maxHeaderSize: config.maxHeaderSize,
     limitRequestLine: config.limitRequestLine,
     timeouts: { keepAlive: config.timeoutKeepAlive, head: config.timeoutHead, body: config.timeoutBody },

@@ -142,6 +142,14 @@ export const SETTINGS = {
     default: '',
     help: "Write the server's pid (the supervisor's, with workers) to FILE; removed at exit.",
   }),
+  reusePort: flag({
+    section: 'Server',
+    default: false,
+    help:
+      'llhttp, node: each process listens on a socket of its own with SO_REUSEPORT (Node >= 22.12): connections spread evenly over workers, ' +
+      'but Linux resets those still queued on a socket that closes (a reload) unless net.ipv4.tcp_migrate_req=1. ' +
+      'Off: workers share one socket and its queue. uws always uses SO_REUSEPORT.',
+  }),
   // --- Workers --------------------------------------------------------------------------------
   workers: integer({
     section: 'Workers',

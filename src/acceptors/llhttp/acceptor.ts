@@ -40,7 +40,7 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     if (webSockets) {
       this.sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
-    const port = await listenOn(this.server, this.options.host, this.options.port);
+    const port = await listenOn(this.server, this.options.host, this.options.port, this.options.reusePort);
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
     onListening(port);

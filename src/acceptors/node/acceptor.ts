@@ -51,7 +51,7 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
       this.webSockets = sockets;
       this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, bodyHead: Buffer) => this.onUpgrade(sockets, req, socket, bodyHead));
     }
-    const port = await listenOn(this.server, this.options.host, this.options.port);
+    const port = await listenOn(this.server, this.options.host, this.options.port, this.options.reusePort);
     onListening(port);
     return port;
   }
