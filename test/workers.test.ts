@@ -3,7 +3,7 @@
  * real client hammering throughout. The worker app answers with the pid of the process that
  * served it, so a test can see which worker answered.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -296,6 +296,8 @@ describe('the supervisor', () => {
     // Files outside the include globs, or in node_modules, change nothing.
     const mark = supervised.log().length;
     writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+    mkdirSync(path.join(dir, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(path.join(dir, 'node_modules', 'dep', 'index.js'), 'export {};\n');
     await delay(600);
     expect(supervised.log().slice(mark)).not.toContain('reloading');
     writeFileSync(app, 'export const app = (environ, start) => { this is not javascript\n');

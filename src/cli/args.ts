@@ -109,7 +109,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 export function metavarOf(setting: AnySetting): string {
   switch (setting.kind) {
     case 'integer':
-      return setting.unit;
+      return setting.word === undefined ? setting.unit : `${setting.unit}|${setting.word.text}`;
     case 'choice':
       return setting.choices.join('|');
     case 'flag':

