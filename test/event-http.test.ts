@@ -535,8 +535,11 @@ describeBackends('event apps: receive() on %s', (backend) => {
     expect(consumer.growthAtStalls).toHaveLength(3);
     for (const growth of consumer.growthAtStalls) expect(growth).toBeLessThan(16 * MiB);
     expect(peaks.samples).toBeGreaterThan(5);
-    // The continuous sampler also sees transient socket buffers: a looser bound.
-    expect(peaks.arrayBuffers).toBeLessThan(32 * MiB);
+    // The continuous sampler also sees transient socket buffers: a looser bound. On uws it also
+    // sees the burst read before a pause holds twice over (queued, then joined into one message);
+    // the burst grows with a busy machine (25 MB peaks seen with two CPU hogs running), so the
+    // bound grows with the largest message, itself bounded above.
+    expect(peaks.arrayBuffers).toBeLessThan(32 * MiB + (backend === 'uws' ? 2 * seen!.largest : 0));
     expect(peaks.rss).toBeLessThan(64 * MiB);
   }, 40_000);
 });
