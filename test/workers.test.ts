@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run as runCli, killChildren, root } from './cli-process.js';
+import { run as runCli, killChildren, root, start } from './cli-process.js';
 import { delay, describeBackends, eventually, traitsOf } from './helpers.js';
 import { childrenOf, freshGet, hammer, startSupervised } from './supervisor-process.js';
 import { nodeHasReusePort } from '../src/acceptors/lifecycle.js';
@@ -325,6 +325,18 @@ describe('the supervisor', () => {
     expect(await exitCode(auto.exited)).toBe(0);
     const { availableParallelism } = await import('node:os');
     expect(auto.stdout.join('')).toMatch(new RegExp(`^workers\\s+${availableParallelism()}\\s+--workers$`, 'm'));
+  }, 30_000);
+});
+
+describe('one process', () => {
+  it('--pid without workers writes the server\'s own pid and removes the file at exit', async () => {
+    const pidFile = path.join(mkdtempSync(path.join(tmpdir(), 'tsgi-pid1-')), 'tsgi.pid');
+    const started = await start(['--pid', pidFile, WORKER_APP]);
+    expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(started.child.pid));
+    expect((await freshGet(started.port)).body).toBe(String(started.child.pid));
+    started.child.kill('SIGTERM');
+    expect(await exitCode(started.exited)).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
   }, 30_000);
 });
 

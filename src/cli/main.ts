@@ -6,14 +6,15 @@
  * shutdown, 1 when the server cannot start, 2 for usage errors and apps that cannot be loaded,
  * 3 when workers cannot boot.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { serve, type Server } from '../server/serve.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
 import { callHook, type Hooks } from '../settings/hooks.js';
 import { ConfigError, resolveSettings, type Entry, type Resolved } from '../settings/resolve.js';
 import { configFileFrom, environmentEntries, loadConfigFile } from '../settings/sources.js';
-import { PROCESS_SETTING_NAMES } from '../settings/table.js';
+import { serverSettingsOf } from '../settings/table.js';
+import { removePidFile, writePidFile } from '../supervisor/pid-file.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { parseArgs, UsageError } from './args.js';
 import { installProcessGuards } from './guards.js';
@@ -102,26 +103,18 @@ async function serveHere(appRef: string, resolved: Resolved, hooks: Hooks): Prom
     if (error instanceof AppLoadError) fail(error.message, 2);
     fail(`cannot load ${appRef}: ${(error as Error).message}`, 2);
   }
-  const options: Record<string, unknown> = { ...settings };
-  for (const name of PROCESS_SETTING_NAMES) delete options[name];
   let server: Server;
   try {
-    server = await serve(loaded.app as unknown as GatewayApp | EventApp, options);
+    server = await serve(loaded.app as unknown as GatewayApp | EventApp, serverSettingsOf(settings));
   } catch (error) {
     fail((error as Error).message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
   }
   installProcessGuards(server.logger);
-  if (settings.pid !== '') writeFileSync(settings.pid, `${process.pid}\n`);
+  writePidFile(settings.pid);
   server.logger.log('info', `serving ${loaded.label}`);
   await callHook(hooks, 'whenReady', { settings, pid: process.pid, port: server.port, workers: [process.pid] }, report);
   const exit = async (code: number): Promise<never> => {
-    if (settings.pid !== '') {
-      try {
-        unlinkSync(settings.pid);
-      } catch {
-        // already gone
-      }
-    }
+    removePidFile(settings.pid);
     await callHook(hooks, 'onExit', { settings, pid: process.pid }, report);
     process.exit(code);
   };

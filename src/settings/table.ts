@@ -356,6 +356,13 @@ export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
 export const SERVER_SETTING_NAMES = SETTING_NAMES.filter((name) => (SETTINGS[name] as Setting).processLevel !== true);
 export const PROCESS_SETTING_NAMES = SETTING_NAMES.filter((name) => (SETTINGS[name] as Setting).processLevel === true);
 
+/** The settings a server takes (`serve()`'s options), out of the whole set the command resolved. */
+export function serverSettingsOf(settings: Settings): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const name of SERVER_SETTING_NAMES) options[name] = settings[name];
+  return options;
+}
+
 /** How a default reads in --help and the README: lists joined by commas, an unset text as `none`. */
 export function defaultText(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(',');

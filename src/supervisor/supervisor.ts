@@ -8,7 +8,6 @@
  * with SO_REUSEPORT (uws, which sets it itself). See docs/workers.md for why.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { parseAppRef } from '../cli/load-app.js';
 import { createLogger, type Logger } from '../server/logger.js';
 import { callHook, type Hooks, type ReadyInfo } from '../settings/hooks.js';
 import type { Settings } from '../settings/table.js';
+import { removePidFile, writePidFile } from './pid-file.js';
 import { HEARTBEAT_FD, parseHeartbeat, type FromWorker, type ToWorker } from './protocol.js';
 import { ReloadWatch } from './reloader.js';
 
@@ -154,7 +154,7 @@ export class Supervisor {
 
   async start(): Promise<void> {
     configureCluster();
-    if (this.settings.pid !== '') writeFileSync(this.settings.pid, `${process.pid}\n`);
+    writePidFile(this.settings.pid);
     if (this.options.handleSignals) {
       for (const signal of SIGNALS) {
         const handler = (): void => this.enqueue({ kind: 'signal', signal });
@@ -288,10 +288,8 @@ export class Supervisor {
         this.bootFailures = 0;
         this.logger.log('info', `worker ${child.pid} serving on port ${message.port} with backend ${message.backend}`);
         if (child.replaces !== null && child.replaces.stopReason === null) this.stopChild(child.replaces, 'recycled after --max-requests');
-        if (this.stopping !== null || child.generation !== this.generation) {
-          if (this.stopping !== null) this.stopChild(child, 'the supervisor is stopping');
-          else if (this.reload === null || child.generation !== this.reload.generation) this.stopChild(child, 'superseded');
-        }
+        if (this.stopping !== null) this.stopChild(child, 'the supervisor is stopping');
+        else if (child.generation !== this.generation && child.generation !== this.reload?.generation) this.stopChild(child, 'superseded');
         await this.progress();
         this.manage();
         return;
@@ -360,10 +358,19 @@ export class Supervisor {
     }
   }
 
-  /** Starts and stops workers until the current generation has `target` of them. */
+  /**
+   * The generation manage() builds up: the reload's while one is under way (the old workers then
+   * serve on as they are, and are neither replaced nor counted), else the serving one.
+   */
+  private growing(): number {
+    return this.reload?.generation ?? this.generation;
+  }
+
+  /** Starts and stops workers until the generation being built has `target` of them. */
   private manage(): void {
     if (this.stopping !== null || this.waitingForChange) return;
-    const current = [...this.children].filter((child) => child.generation === this.generation && child.stopReason === null);
+    const generation = this.growing();
+    const current = [...this.children].filter((child) => child.generation === generation && child.stopReason === null);
     const active = current.filter((child) => !child.retiring);
     const missing = this.target - active.length;
     const unreplaced = current.filter((child) => child.retiring && ![...this.children].some((other) => other.replaces === child));
@@ -379,7 +386,7 @@ export class Supervisor {
     const child: Child = {
       worker,
       pid: worker.process.pid!,
-      generation: this.reload?.generation ?? this.generation,
+      generation: this.growing(),
       state: 'booting',
       retiring: false,
       replaces,
@@ -517,11 +524,7 @@ export class Supervisor {
     this.target = next.settings.workers;
     this.waitingForChange = false;
     this.bootFailures = 0;
-    // The new generation counts as current for manage() while it boots.
-    const previous = this.generation;
-    this.generation = this.reload.generation;
     this.manage();
-    this.generation = previous;
   }
 
   /** Moves the first start and a reload along as their workers come up. */
@@ -598,13 +601,7 @@ export class Supervisor {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.watcher?.close();
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-    if (this.settings.pid !== '') {
-      try {
-        unlinkSync(this.settings.pid);
-      } catch {
-        // already gone
-      }
-    }
+    removePidFile(this.settings.pid);
     if (!this.readyOnce) this.rejectReady(new Error(this.lastBootError === '' ? 'the supervisor stopped before its workers were ready' : this.lastBootError));
     await callHook(this.hooks, 'onExit', { settings: this.settings, pid: process.pid }, (message) => this.logger.log('error', message));
     this.logger.log('info', `supervisor ${process.pid} exiting (${this.exitCode})`);

@@ -8,7 +8,7 @@ import { installProcessGuards } from '../cli/guards.js';
 import { AppLoadError, loadApp } from '../cli/load-app.js';
 import type { Server } from '../server/serve.js';
 import { serve } from '../server/serve.js';
-import { SERVER_SETTING_NAMES } from '../settings/table.js';
+import { serverSettingsOf } from '../settings/table.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
 import { HEARTBEAT_FD, WORKER_BOOT_FAILED, type FromWorker, type ToWorker } from './protocol.js';
@@ -46,13 +46,11 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
   } catch (error) {
     bootFailed(error instanceof AppLoadError ? error.message : `cannot load ${message.appRef}: ${(error as Error).stack ?? String(error)}`);
   }
-  const options: Record<string, unknown> = {};
-  for (const name of SERVER_SETTING_NAMES) options[name] = message.settings[name];
-  options.port = message.port;
   let server: Server;
   try {
     server = await serve(loaded.app as unknown as GatewayApp | EventApp, {
-      ...options,
+      ...serverSettingsOf(message.settings),
+      port: message.port,
       errorSink: workerSink,
       observer: message.requestBudget > 0 || message.beatMs > 0 ? watch : null,
     });
