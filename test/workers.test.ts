@@ -332,6 +332,8 @@ describe('one process', () => {
   it('--pid without workers writes the server\'s own pid and removes the file at exit', async () => {
     const pidFile = path.join(mkdtempSync(path.join(tmpdir(), 'tsgi-pid1-')), 'tsgi.pid');
     const started = await start(['--pid', pidFile, WORKER_APP]);
+    // The file is written once the server listens, before the "serving" line.
+    expect(await eventually(() => started.stderr.join('').includes('[tsgi] [info] serving '), 10_000)).toBe(true);
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(started.child.pid));
     expect((await freshGet(started.port)).body).toBe(String(started.child.pid));
     started.child.kill('SIGTERM');
