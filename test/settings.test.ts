@@ -48,13 +48,11 @@ describe('settings from every source', () => {
     expect([...rows.keys()]).toEqual(SETTING_NAMES);
   });
 
-  it('--bind sets host and port where it is given; PORT is read, weaker than TSGI_PORT', async () => {
-    let rows = await printConfig(['--port', '5555'], { TSGI_BIND: '0.0.0.0:1234' });
-    expect(rows.get('host')).toEqual(['"0.0.0.0"', 'TSGI_BIND']);
-    expect(rows.get('port')).toEqual(['5555', '--port']);
-    rows = await printConfig(['--bind', '[::1]:4444'], { TSGI_PORT: '1' });
-    expect(rows.get('host')).toEqual(['"::1"', '--bind']);
-    expect(rows.get('port')).toEqual(['4444', '--bind']);
+  it('--bind adds up when repeated, a stronger source replaces the list; PORT is read, weaker than TSGI_PORT', async () => {
+    let rows = await printConfig(['--bind', '[::1]:4444', '-b', 'unix:/tmp/x.sock'], { TSGI_BIND: '0.0.0.0:1234' });
+    expect(rows.get('bind')).toEqual(['["[::1]:4444","unix:/tmp/x.sock"]', '-b']);
+    rows = await printConfig([], { TSGI_BIND: '0.0.0.0:1234,fd://3' });
+    expect(rows.get('bind')).toEqual(['["0.0.0.0:1234","fd://3"]', 'TSGI_BIND']);
     rows = await printConfig([], { PORT: '7777' });
     expect(rows.get('port')).toEqual(['7777', 'PORT']);
     rows = await printConfig([], { PORT: '7777', TSGI_PORT: '8888' });
@@ -81,6 +79,8 @@ describe('settings from every source', () => {
     [['--timeout-head', '0', 'examples/hello.mjs'], {}, '--timeout-head must be an integer from 1 to 3600; got 0'],
     [['--ws-idle-timeout', '5', 'examples/hello.mjs'], {}, '--ws-idle-timeout must be 0 (never) or an integer from 8 to 960; got 5'],
     [['--bind', '[::1', 'examples/hello.mjs'], {}, '--bind: an IPv6 address goes in brackets'],
+    [['--bind', 'fd://x', 'examples/hello.mjs'], {}, '--bind: fd:// needs a file descriptor number, like fd://3; got "fd://x"'],
+    [['--uds-mode', '999', 'examples/hello.mjs'], {}, '--uds-mode: takes permission bits in octal, like 660; got "999"'],
   ])('refuses %j %j with exit 2 and one line naming it', async (args, env, message) => {
     const result = run(args, env);
     expect(await result.exited).toBe(2);

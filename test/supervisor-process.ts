@@ -32,7 +32,7 @@ export async function startSupervised(args: string[], env: NodeJS.ProcessEnv = {
       await delay(20);
     }
   };
-  const ready = await waitFor(/ready: \d+ workers? \(([\d, ]+)\) on port (\d+)/);
+  const ready = await waitFor(/ready: \d+ workers? \(([\d, ]+)\) on \S*?:(\d+)\b/);
   return {
     ...started,
     port: Number(ready[2]),

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { run as runCli, killChildren, root, start } from './cli-process.js';
 import { delay, describeBackends, eventually, traitsOf } from './helpers.js';
 import { childrenOf, freshGet, hammer, startSupervised } from './supervisor-process.js';
-import { nodeHasReusePort } from '../src/acceptors/lifecycle.js';
+import { nodeHasReusePort } from '../src/acceptors/listen.js';
 import { serve } from '../src/index.js';
 // run() forks workers from the compiled worker entry, so it is exercised as users get it: from dist.
 import { run } from '../dist/index.js';
@@ -75,7 +75,7 @@ describeBackends('workers on %s', (backend) => {
     const mark = supervised.log().length;
     process.kill(victim, 'SIGKILL');
     await supervised.waitFor(new RegExp(`worker ${victim} exited unexpectedly \\(signal SIGKILL\\); starting a replacement`), 10_000, mark);
-    await supervised.waitFor(/worker \d+ serving on port/, 10_000, mark);
+    await supervised.waitFor(/worker \d+ serving with backend/, 10_000, mark);
     const okAfter = load.ok;
     await eventually(() => load.ok > okAfter + 200, 10_000);
     await load.stop();

@@ -7,10 +7,10 @@
  * `exchangeEnded` for it, exactly once: when its response ended or its connection went away, and
  * for a websocket when the upgrade was refused or the open connection closed.
  */
-import type { Server } from 'node:net';
 import { serverResponse } from '../core/server-responses.js';
 import type { RequestHead, Transport } from '../core/transport.js';
 import type { WebSocketUpgrade } from '../core/websocket-transport.js';
+import type { BoundTarget } from './listen.js';
 import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from './types.js';
 
 const NO_BODY = new Uint8Array(0);
@@ -22,36 +22,6 @@ export function waitAtMost(ms: number, arm: (wake: () => void) => void): Promise
     arm(() => {
       clearTimeout(timer);
       resolve();
-    });
-  });
-}
-
-/** Whether this Node can open a listening socket with SO_REUSEPORT (`reusePort`: 22.12, 23.1). */
-export function nodeHasReusePort(): boolean {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
-
-/**
- * Listens on a net.Server (an http.Server is one); rejects naming the address and the system's
- * error code. With `reusePort` the socket is this process's own, with SO_REUSEPORT (in a cluster
- * worker too, where it would otherwise be the shared one).
- */
-export function listenOn(server: Server, host: string, port: number, reusePort = false): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`));
-    };
-    if (reusePort && !nodeHasReusePort()) {
-      reject(new Error(`--reuse-port needs Node 22.12 or later (this is ${process.versions.node}); without it workers share one socket`));
-      return;
-    }
-    server.once('error', onError);
-    const options = reusePort ? { port, host, reusePort: true, exclusive: true } : { port, host };
-    server.listen(options, () => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
     });
   });
 }
@@ -75,16 +45,16 @@ export abstract class AcceptorBase implements Acceptor {
     protected readonly log: AcceptorLog,
   ) {}
 
-  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number> {
+  listen(handlers: Handlers, onListening: (bound: readonly BoundTarget[]) => void): Promise<readonly BoundTarget[]> {
     this.handlers = handlers;
     return this.bind(handlers.upgrade !== null, onListening);
   }
 
   /**
-   * Starts listening on `options.host:options.port`; with `webSockets`, upgrade requests go to
-   * `dispatchUpgrade`. Calls `onListening(port)` before the first request can arrive.
+   * Starts listening on every one of `options.listeners`; with `webSockets`, upgrade requests go
+   * to `dispatchUpgrade`. Calls `onListening(bound)` before the first request can arrive.
    */
-  protected abstract bind(webSockets: boolean, onListening: (port: number) => void): Promise<number>;
+  protected abstract bind(webSockets: boolean, onListening: (bound: readonly BoundTarget[]) => void): Promise<readonly BoundTarget[]>;
 
   /**
    * Hands one request to the core, or answers 414 when its request line is over the limit. A

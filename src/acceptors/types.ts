@@ -1,10 +1,18 @@
 /** What the server layer needs from a backend and from the acceptor it builds. */
 import type { RequestHandler } from '../core/transport.js';
 import type { UpgradeHandler, WebSocketLimits } from '../core/websocket-transport.js';
+import type { BoundTarget, ListenTarget } from './listen.js';
+import type { TlsConfig } from './tls.js';
 
 export interface AcceptorOptions {
-  host: string;
-  port: number;
+  /** Where to listen: one socket per target, all serving the same app. */
+  listeners: readonly ListenTarget[];
+  /** The kernel's accept queue length for each listening socket. */
+  backlog: number;
+  /** Permission bits of unix socket files. */
+  unixMode: number;
+  /** Serve HTTPS with these; null: plain HTTP. */
+  tls: TlsConfig | null;
   /**
    * A listening socket of this process's own with SO_REUSEPORT, rather than (in a worker) the
    * one the cluster module shares. uWebSockets.js always sets it.
@@ -58,10 +66,10 @@ export interface Handlers {
 
 export interface Acceptor {
   /**
-   * Starts listening. `onListening` runs with the bound port before the first request can
-   * arrive, so the handler can learn SERVER_PORT when port 0 was asked for.
+   * Starts listening on every target. `onListening` runs with the bound targets before the first
+   * request can arrive, so the handler can learn SERVER_PORT when port 0 was asked for.
    */
-  listen(handlers: Handlers, onListening: (port: number) => void): Promise<number>;
+  listen(handlers: Handlers, onListening: (bound: readonly BoundTarget[]) => void): Promise<readonly BoundTarget[]>;
   /**
    * Stops accepting, lets in-flight exchanges finish for up to `graceMs`, then closes every
    * connection that is left.
@@ -108,6 +116,10 @@ export interface BackendTraits {
    * stuck one until the supervisor replaces it.
    */
   readonly sharedAcceptQueue: boolean;
+  /** TLS connections negotiate http/1.1 by ALPN; otherwise the backend takes part in no ALPN (clients fall back to HTTP/1.1). */
+  readonly alpn: boolean;
+  /** --cert-reqs required is enforced; otherwise client certificates can only be optional and the backend refuses to start. */
+  readonly requiredClientCerts: boolean;
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * The command line, read against the settings table: every setting's flag (`--max-body-size N`,
- * `--max-body-size=N`, `--access-log`, `--no-access-log`), the `--bind` shorthand, and the
+ * `--max-body-size=N`, `--access-log`, `--no-access-log`, a repeated `--bind`), and the
  * options of the command itself (`--config`, `--print-config`, `--help`, `--version`).
  */
 import { suggestion, type Entry } from '../settings/resolve.js';
-import { flagOf, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from '../settings/table.js';
+import { flagOf, SETTING_NAMES, SETTINGS, type Setting } from '../settings/table.js';
 
 export class UsageError extends Error {}
 
@@ -25,21 +25,20 @@ export type ParsedArgs =
 
 interface Flag {
   name: string;
-  setting: AnySetting;
+  setting: Setting;
   /** `--no-x` for a flag setting. */
   negated: boolean;
 }
 
-/** Every flag the command line knows: each setting's, `--no-x` for flags, and the shorthands'. */
+/** Every flag the command line knows: each setting's, and `--no-x` for flags. */
 function flagTable(): Map<string, Flag> {
   const flags = new Map<string, Flag>();
-  const add = (name: string, setting: AnySetting): void => {
+  const add = (name: string, setting: Setting): void => {
     flags.set(flagOf(name), { name, setting, negated: false });
     if (setting.kind === 'flag') flags.set(`--no-${flagOf(name).slice(2)}`, { name, setting, negated: true });
     if (setting.short !== undefined) flags.set(setting.short, { name, setting, negated: false });
   };
   for (const name of SETTING_NAMES) add(name, SETTINGS[name]);
-  for (const [name, shorthand] of Object.entries(SHORTHANDS)) add(name, shorthand);
   return flags;
 }
 
@@ -106,7 +105,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 /** What a flag's value looks like in --help and in messages. */
-export function metavarOf(setting: AnySetting): string {
+export function metavarOf(setting: Setting): string {
   switch (setting.kind) {
     case 'integer':
       return setting.word === undefined ? setting.unit : `${setting.unit}|${setting.word.text}`;

@@ -1,29 +1,25 @@
 /** `tsgi --help` and `--print-config`, from the settings table. */
 import type { Resolved } from '../settings/resolve.js';
-import { defaultText, envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from '../settings/table.js';
+import { defaultText, envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, type Setting } from '../settings/table.js';
 import { metavarOf } from './args.js';
 
 /** `--max-body-size BYTES` or `-b, --bind HOST:PORT`. */
-function usageOf(name: string, setting: AnySetting): string {
+function usageOf(name: string, setting: Setting): string {
   const metavar = metavarOf(setting);
   const long = setting.kind === 'flag' ? `${flagOf(name)}, --no-${flagOf(name).slice(2)}` : `${flagOf(name)}${metavar === '' ? '' : ` ${metavar}`}`;
   return setting.short === undefined ? long : `${setting.short}, ${long}`;
 }
 
 /** `(default: 8000; 0-65535; env TSGI_PORT, PORT)`: what a setting's help line ends with. */
-export function factsOf(name: string, setting: AnySetting): string {
+export function factsOf(name: string, setting: Setting): string {
   const facts: string[] = [];
-  if (setting.kind !== 'shorthand') {
-    facts.push(`default: ${defaultText(setting.default)}`);
-    if (setting.kind === 'integer') {
-      const word = setting.word === undefined ? '' : `, ${setting.word.text} = ${setting.word.means}`;
-      facts.push(`${setting.off === undefined ? '' : `${setting.off.value} = ${setting.off.means}, else `}${setting.min}-${setting.max}${word}`);
-    }
-    if (setting.kind === 'list') facts.push('repeatable');
-    facts.push(`env ${[envOf(name), ...(setting.envAliases ?? [])].join(', ')}`);
-  } else {
-    facts.push(`env ${envOf(name)}`);
+  facts.push(`default: ${defaultText(setting.default)}`);
+  if (setting.kind === 'integer') {
+    const word = setting.word === undefined ? '' : `, ${setting.word.text} = ${setting.word.means}`;
+    facts.push(`${setting.off === undefined ? '' : `${setting.off.value} = ${setting.off.means}, else `}${setting.min}-${setting.max}${word}`);
   }
+  if (setting.kind === 'list') facts.push('repeatable');
+  facts.push(`env ${[envOf(name), ...(setting.envAliases ?? [])].join(', ')}`);
   return `(${facts.join('; ')})`;
 }
 
@@ -41,9 +37,6 @@ export function helpText(version: string): string {
   ];
   for (const section of SECTIONS) {
     lines.push('', `${section}:`);
-    for (const [name, shorthand] of Object.entries(SHORTHANDS)) {
-      if (shorthand.section === section) lines.push(`  ${usageOf(name, shorthand)}`, `        ${shorthand.help} ${factsOf(name, shorthand)}`);
-    }
     for (const name of SETTING_NAMES) {
       const setting = SETTINGS[name];
       if (setting.section === section) lines.push(`  ${usageOf(name, setting)}`, `        ${setting.help} ${factsOf(name, setting)}`);

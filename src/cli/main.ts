@@ -68,6 +68,8 @@ async function main(argv: readonly string[]): Promise<void> {
     if (error instanceof ConfigError) fail(error.message, 2);
     throw error;
   }
+  // systemd's sockets are this process's to serve (they are now `bind`), not its children's or the app's.
+  for (const variable of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete process.env[variable];
   if (parsed.printConfig) {
     process.stdout.write(printConfigText(resolved) + '\n');
     return;

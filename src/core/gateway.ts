@@ -20,8 +20,8 @@ export interface GatewayOptions {
   maxBodySize: number;
   /** Put stack traces in 500 responses. */
   debug: boolean;
-  serverName: string;
-  serverPort: number;
+  /** `https` when the server speaks TLS. */
+  urlScheme: 'http' | 'https';
   multiprocess: boolean;
 }
 
@@ -67,18 +67,19 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     this.debug = options.debug;
     this.inputMode = inputModeOf(options.app);
     this.defaults = {
-      serverName: options.serverName,
-      serverPort: String(options.serverPort),
-      urlScheme: 'http',
+      serverName: '',
+      serverPort: '',
+      urlScheme: options.urlScheme,
       multiprocess: options.multiprocess,
       errors: createErrorStream(options.logger),
       emptyInput: RequestInput.empty(),
     };
   }
 
-  /** SERVER_PORT once the acceptor knows the bound port (port 0 asks the OS for one). */
-  setServerPort(port: number): void {
-    this.defaults.serverPort = String(port);
+  /** SERVER_NAME and SERVER_PORT once the acceptor has bound (port 0 asks the OS for one; a unix socket has none). */
+  setServerAddress(host: string, port: number | null): void {
+    this.defaults.serverName = host;
+    this.defaults.serverPort = port === null ? '' : String(port);
   }
 
   dispatch(head: RequestHead, transport: Transport): void {

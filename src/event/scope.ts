@@ -14,7 +14,8 @@ export const LIFESPAN_ASGI: AsgiInfo = Object.freeze({ version: '3.0', spec_vers
 /** Per-server values every scope shares. */
 export interface ScopeDefaults {
   scheme: 'http' | 'https';
-  server: [host: string, port: number];
+  /** The first listener's address ([path, null] for a unix socket); null until bound. */
+  server: [host: string, port: number | null] | null;
   /** The lifespan state; each scope gets a shallow copy. */
   state: Record<string, unknown> | null;
   /** The backend can send trailers (`http.response.trailers`) on HTTP/1.1 responses. */

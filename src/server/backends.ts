@@ -3,6 +3,8 @@
  * reason; `auto` tries the registry's `auto` backends in order and says why it skipped any.
  */
 import { BACKENDS, findBackend, type BackendName } from '../acceptors/registry.js';
+import { listenTargets } from '../acceptors/listen.js';
+import { loadTls } from '../acceptors/tls.js';
 import type { Acceptor, AcceptorOptions, Backend } from '../acceptors/types.js';
 import type { BackendChoice, ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -12,12 +14,16 @@ export interface ChosenBackend {
   acceptor: Acceptor;
   /** Why this backend runs, for the start-up line: `as configured`, `auto's first choice`, or why auto passed over others. */
   why: string;
+  /** Serving HTTPS. */
+  tls: boolean;
 }
 
 export async function openBackend(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
   const options: AcceptorOptions = {
-    host: config.host,
-    port: config.port,
+    listeners: listenTargets(config),
+    backlog: config.backlog,
+    unixMode: parseInt(config.udsMode, 8),
+    tls: loadTls(config),
     reusePort: config.reusePort,
     maxHeaderSize: config.maxHeaderSize,
     limitRequestLine: config.limitRequestLine,
@@ -38,7 +44,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
   if (choice !== 'auto') {
     const backend = findBackend(choice)!;
     try {
-      return { backend, acceptor: await backend.open(options, log), why: 'as configured' };
+      return { backend, acceptor: await backend.open(options, log), why: 'as configured', tls: options.tls !== null };
     } catch (error) {
       throw new Error(`the ${backend.name} backend is unavailable: ${(error as Error).message}`);
     }
@@ -48,7 +54,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
     if (!backend.auto) continue;
     try {
       const why = skipped.length === 0 ? "auto's first choice" : `auto's fallback: ${skipped.join('; ')}`;
-      return { backend, acceptor: await backend.open(options, log), why };
+      return { backend, acceptor: await backend.open(options, log), why, tls: options.tls !== null };
     } catch (error) {
       skipped.push(`${backend.name} unavailable: ${(error as Error).message}`);
     }

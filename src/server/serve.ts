@@ -3,6 +3,7 @@
  * startup of an event app, listen, and return a handle whose `close()` stops accepting, lets
  * in-flight requests finish and runs the lifespan shutdown.
  */
+import { describeTarget, serverAddressOf, type BoundTarget } from '../acceptors/listen.js';
 import type { BackendName } from '../acceptors/registry.js';
 import type { Handlers } from '../acceptors/types.js';
 import { GatewayHandler } from '../core/gateway.js';
@@ -28,9 +29,14 @@ export interface CloseOptions {
 }
 
 export interface Server {
-  /** The port actually bound (useful with port 0). */
+  /** The first TCP listener's port, as bound (useful with port 0); 0 when none is TCP. */
   readonly port: number;
+  /** The first TCP listener's host (the configured host when none is TCP). */
   readonly host: string;
+  /** Every listening socket, as bound. */
+  readonly listeners: readonly BoundTarget[];
+  /** Served over TLS (https). */
+  readonly tls: boolean;
   readonly backend: BackendName;
   /** The interface the app is served with. */
   readonly interface: AppInterface;
@@ -70,50 +76,54 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
-  const { backend, acceptor, why } = chosen;
+  const { backend, acceptor, why, tls } = chosen;
+  const scheme = tls ? 'https' : 'http';
   let handlers: Handlers;
-  let setPort: (port: number) => void;
+  // SERVER_NAME, SERVER_PORT and the scope's `server` name the first listener once it is bound.
+  let setServer: (server: [host: string, port: number | null]) => void;
   if (appInterface === 'gateway') {
     const handler = new GatewayHandler({
       app: app as GatewayApp,
       logger,
       maxBodySize: config.maxBodySize,
       debug: config.debug,
-      serverName: config.host,
-      serverPort: config.port,
+      urlScheme: scheme,
       multiprocess: false,
     });
     handlers = { request: handler, upgrade: null };
-    setPort = (port) => handler.setServerPort(port);
+    setServer = ([host, port]) => handler.setServerAddress(host, port);
   } else {
     const defaults: ScopeDefaults = {
-      scheme: 'http',
-      server: [config.host, config.port],
+      scheme,
+      server: null,
       state: lifespan!.state,
       trailers: backend.traits.trailers,
     };
     const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults };
     handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
-    setPort = (port) => {
-      defaults.server = [config.host, port];
+    setServer = (server) => {
+      defaults.server = server;
     };
   }
-  let port: number;
+  let listeners: readonly BoundTarget[];
   try {
-    port = await acceptor.listen(handlers, setPort);
+    listeners = await acceptor.listen(handlers, (bound) => setServer(serverAddressOf(bound[0]!)));
   } catch (error) {
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
   logger.log(
     'info',
-    `listening on http://${formatHost(config.host)}:${port} with backend ${backend.name} (${backend.label}, ${why}), ` +
+    `listening on ${listeners.map((target) => describeTarget(target, tls)).join(', ')} with backend ${backend.name} (${backend.label}, ${why}), ` +
       `${appInterface} interface`,
   );
+  const firstTcp = listeners.find((target) => target.kind === 'tcp');
   let closing: Promise<void> | null = null;
   return {
-    port,
-    host: config.host,
+    port: firstTcp?.port ?? 0,
+    host: firstTcp?.host ?? config.host,
+    listeners,
+    tls,
     backend: backend.name,
     interface: appInterface,
     config,
@@ -129,8 +139,4 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       return closing;
     },
   };
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

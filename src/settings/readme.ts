@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defaultText, envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, SHORTHANDS, type AnySetting } from './table.js';
+import { defaultText, envOf, flagOf, SECTIONS, SETTING_NAMES, SETTINGS, type Setting } from './table.js';
 
 export const START_MARKER = '<!-- settings:start (generated from src/settings/table.ts by npm run docs:settings) -->';
 export const END_MARKER = '<!-- settings:end -->';
@@ -13,11 +13,10 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
-function row(name: string, setting: AnySetting): string {
+function row(name: string, setting: Setting): string {
   const flags = setting.kind === 'flag' ? `\`${flagOf(name)}\`, \`--no-${flagOf(name).slice(2)}\`` : `\`${flagOf(name)}\``;
   const short = setting.short === undefined ? '' : `\`${setting.short}\`, `;
   let values = '';
-  let fallback = '';
   if (setting.kind === 'integer') {
     const word = setting.word === undefined ? '' : `, \`${setting.word.text}\` (${setting.word.means})`;
     values = `${setting.off === undefined ? '' : `${setting.off.value} (${setting.off.means}), `}${setting.min}–${setting.max} ${setting.unit.toLowerCase()}${word}`;
@@ -30,8 +29,8 @@ function row(name: string, setting: AnySetting): string {
   } else {
     values = setting.metavar;
   }
-  if (setting.kind !== 'shorthand') fallback = `\`${defaultText(setting.default)}\``;
-  const env = [envOf(name), ...(setting.kind === 'shorthand' ? [] : (setting.envAliases ?? []))].map((variable) => `\`${variable}\``).join(', ');
+  const fallback = `\`${defaultText(setting.default)}\``;
+  const env = [envOf(name), ...(setting.envAliases ?? [])].map((variable) => `\`${variable}\``).join(', ');
   return `| \`${name}\` | ${short}${flags} | ${env} | ${cell(fallback)} | ${cell(values)} | ${cell(setting.help)} |`;
 }
 
@@ -40,7 +39,6 @@ export function renderSettingsTable(): string {
   const out: string[] = [];
   for (const section of SECTIONS) {
     out.push(`**${section}**`, '', '| setting | flag | environment | default | values | meaning |', '|---|---|---|---|---|---|');
-    for (const [name, shorthand] of Object.entries(SHORTHANDS)) if (shorthand.section === section) out.push(row(name, shorthand));
     for (const name of SETTING_NAMES) if (SETTINGS[name].section === section) out.push(row(name, SETTINGS[name]));
     out.push('');
   }

@@ -6,13 +6,13 @@
  * (`--port`, `TSGI_PORT`, `port in tsgi.config.mjs`) and, for an unknown name, the closest
  * valid one.
  */
-import { SETTING_NAMES, SETTINGS, SHORTHANDS, type Setting, type SettingName, type Settings } from './table.js';
+import { SETTING_NAMES, SETTINGS, type Setting, type SettingName, type Settings } from './table.js';
 
 export class ConfigError extends Error {}
 
 /** One value as a source gave it. */
 export interface Entry {
-  /** A setting's or a shorthand's name. */
+  /** A setting's name. */
   readonly name: string;
   /** A string to parse (command line, environment) or a value to check (file, code). */
   readonly value: unknown;
@@ -48,25 +48,9 @@ export function resolveSettings(layers: readonly (readonly Entry[])[]): Resolved
   const listLayer = new Map<string, number>();
   for (const [layerIndex, layer] of layers.entries()) {
     for (const entry of layer) {
-      const shorthand = SHORTHANDS[entry.name];
-      if (shorthand !== undefined) {
-        if (typeof entry.value !== 'string') throw new ConfigError(`${entry.spelled} must be a string like ${shorthand.metavar}; got ${describe(entry.value)}`);
-        let expanded: Record<string, unknown>;
-        try {
-          expanded = shorthand.expand(entry.value);
-        } catch (error) {
-          throw new ConfigError(`${entry.spelled}: ${(error as Error).message}`);
-        }
-        for (const [name, value] of Object.entries(expanded)) {
-          values[name] = check(SETTINGS[name as SettingName], value, entry.spelled);
-          origins[name] = entry.spelled;
-          pending.delete(name);
-        }
-        continue;
-      }
       const setting = (SETTINGS as Record<string, Setting>)[entry.name];
       if (setting === undefined) {
-        const candidates = [...SETTING_NAMES, ...Object.keys(SHORTHANDS), ...(entry.hookNames ?? [])];
+        const candidates = [...SETTING_NAMES, ...(entry.hookNames ?? [])];
         throw new ConfigError(`unknown setting ${entry.spelled}${suggestion(entry.name, candidates)}`);
       }
       try {
@@ -84,7 +68,9 @@ export function resolveSettings(layers: readonly (readonly Entry[])[]): Resolved
       }
     }
   }
-  for (const error of pending.values()) throw error;
+  for (const [name, error] of pending) {
+    if ((SETTINGS as Record<string, Setting>)[name]!.unusedWhen?.(values) !== true) throw error;
+  }
   return { values: Object.freeze(values) as unknown as Settings, origins: Object.freeze(origins) as Record<SettingName, string> };
 }
 
@@ -99,10 +85,14 @@ function parse(setting: Setting, raw: string, spelled: string): unknown {
       }
       return check(setting, Number(raw), spelled);
     case 'list':
-      return raw
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
+      return check(
+        setting,
+        raw
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== ''),
+        spelled,
+      );
     case 'flag': {
       const lower = raw.toLowerCase();
       if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
@@ -138,13 +128,26 @@ function check(setting: Setting, value: unknown, spelled: string): unknown {
       return value;
     case 'text':
       if (typeof value !== 'string' || (value === '' && setting.optional !== true)) throw new ConfigError(`${spelled} must be a non-empty string; got ${describe(value)}`);
+      if (value !== '') checkWith(setting.check, value, spelled);
       return value;
-    case 'list':
-      if (typeof value === 'string' && value !== '') return [value];
-      if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
+    case 'list': {
+      const items = typeof value === 'string' && value !== '' ? [value] : value;
+      if (!Array.isArray(items) || items.some((item) => typeof item !== 'string' || item === '')) {
         throw new ConfigError(`${spelled} must be a list of non-empty strings (${setting.metavar}); got ${describe(value)}`);
       }
-      return Object.freeze([...(value as string[])]);
+      for (const item of items as string[]) checkWith(setting.item, item, spelled);
+      return Object.freeze([...(items as string[])]);
+    }
+  }
+}
+
+/** A setting's own rule for one value, its message prefixed with how the user spelled the setting. */
+function checkWith(rule: ((value: string) => void) | undefined, value: string, spelled: string): void {
+  if (rule === undefined) return;
+  try {
+    rule(value);
+  } catch (error) {
+    throw new ConfigError(`${spelled}: ${(error as Error).message}`);
   }
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HOOK_NAMES, type Hooks } from './hooks.js';
 import { ConfigError, suggestion, type Entry } from './resolve.js';
-import { envOf, SETTING_NAMES, SETTINGS, SHORTHANDS } from './table.js';
+import { envOf, SETTING_NAMES, SETTINGS } from './table.js';
 
 /** Environment variables with the TSGI_ prefix that are not settings: the config file, and the test suite's own. */
 const CONFIG_ENV = 'TSGI_CONFIG';
@@ -25,14 +25,13 @@ export function optionEntries(options: object, ignored: readonly string[]): Entr
   return entries;
 }
 
-/** Every setting's and shorthand's environment variable names, strongest last (aliases first). */
+/** Every setting's environment variable names, strongest last (aliases first). */
 function environmentNames(): Array<[variable: string, name: string]> {
   const names: Array<[string, string]> = [];
   for (const name of SETTING_NAMES) {
     for (const alias of SETTINGS[name].envAliases ?? []) names.push([alias, name]);
     names.push([envOf(name), name]);
   }
-  for (const name of Object.keys(SHORTHANDS)) names.push([envOf(name), name]);
   return names;
 }
 
@@ -47,11 +46,32 @@ export function environmentEntries(env: NodeJS.ProcessEnv): Entry[] {
     );
   }
   const entries: Entry[] = [];
+  const activated = systemdSockets(env);
+  if (activated !== null) entries.push(activated);
   for (const [variable, name] of known) {
     const value = env[variable];
     if (value !== undefined && value !== '') entries.push({ name, value, text: true, spelled: variable, foreign: !variable.startsWith('TSGI_') });
   }
   return entries;
+}
+
+/** The first socket systemd passes: file descriptor 3 (sd_listen_fds(3)). */
+const SD_LISTEN_FDS_START = 3;
+
+/**
+ * systemd's socket activation: `LISTEN_FDS=N` (and `LISTEN_PID`, this process) hands over the
+ * listening sockets on descriptors 3 … 3+N-1, which become `bind` (weaker than TSGI_BIND).
+ */
+function systemdSockets(env: NodeJS.ProcessEnv): Entry | null {
+  const count = env.LISTEN_FDS;
+  if (count === undefined || count === '') return null;
+  // Variables inherited from a parent that was itself activated are not for this process.
+  if (env.LISTEN_PID !== undefined && env.LISTEN_PID !== String(process.pid)) return null;
+  if (!/^[1-9]\d{0,3}$/.test(count)) {
+    throw new ConfigError(`LISTEN_FDS must be the number of sockets systemd passes (1 or more); got ${JSON.stringify(count)}`);
+  }
+  const fds = Array.from({ length: Number(count) }, (_, i) => `fd://${SD_LISTEN_FDS_START + i}`);
+  return { name: 'bind', value: fds, text: false, spelled: 'LISTEN_FDS' };
 }
 
 /** The config file named by `--config` or `TSGI_CONFIG`, if any. */

@@ -7,7 +7,9 @@
  * name in upper snake case after `TSGI_` (`TSGI_MAX_BODY_SIZE`).
  */
 import { availableParallelism } from 'node:os';
+import { parseListenTarget } from '../acceptors/listen.js';
 import { BACKENDS } from '../acceptors/registry.js';
+import { CLIENT_CERT_MODES } from '../acceptors/tls.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import {
@@ -19,7 +21,7 @@ import {
   DEFAULT_TIMEOUT_KEEP_ALIVE,
 } from '../spec/constants.js';
 
-export const SECTIONS = ['Server', 'Workers', 'App', 'Limits', 'Timeouts', 'Websockets', 'Logging'] as const;
+export const SECTIONS = ['Server', 'TLS', 'Proxies', 'Workers', 'App', 'Limits', 'Timeouts', 'Websockets', 'Logging'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 interface Common<T> {
@@ -35,6 +37,8 @@ interface Common<T> {
    * is always one process, refuses it.
    */
   readonly processLevel?: boolean;
+  /** Whether other values leave this setting unused (a foreign variable's bad value is then no error). */
+  readonly unusedWhen?: (values: Readonly<Record<string, unknown>>) => boolean;
 }
 
 export interface IntegerSetting extends Common<number> {
@@ -63,6 +67,8 @@ export interface TextSetting extends Common<string> {
   readonly metavar: string;
   /** `''` (the default) means "not set"; otherwise a value must be non-empty. */
   readonly optional?: boolean;
+  /** Checks a non-empty value; throws an Error (a usage message) for a malformed one. */
+  readonly check?: (value: string) => void;
 }
 
 /**
@@ -73,30 +79,22 @@ export interface TextSetting extends Common<string> {
 export interface ListSetting extends Common<readonly string[]> {
   readonly kind: 'list';
   readonly metavar: string;
-}
-
-/**
- * Input that stands for other settings (`bind` = host and port): expanded where it is given, so
- * it takes that source's place in the precedence. Not part of the resolved configuration.
- */
-export interface ShorthandSetting {
-  readonly kind: 'shorthand';
-  readonly section: Section;
-  readonly help: string;
-  readonly short?: string;
-  readonly metavar: string;
-  /** The settings it sets; throws an Error (a usage message) for a malformed value. */
-  expand(value: string): Record<string, unknown>;
+  /** Checks one value; throws an Error (a usage message) for a malformed one. */
+  readonly item?: (value: string) => void;
 }
 
 export type Setting = IntegerSetting | ChoiceSetting | FlagSetting | TextSetting | ListSetting;
-export type AnySetting = Setting | ShorthandSetting;
 
 const integer = (definition: Omit<IntegerSetting, 'kind'>): IntegerSetting => ({ kind: 'integer', ...definition });
 const choice = <const C extends string>(definition: Omit<ChoiceSetting<C>, 'kind'>): ChoiceSetting<C> => ({ kind: 'choice', ...definition });
 const flag = (definition: Omit<FlagSetting, 'kind'>): FlagSetting => ({ kind: 'flag', ...definition });
 const text = (definition: Omit<TextSetting, 'kind'>): TextSetting => ({ kind: 'text', ...definition });
 const list = (definition: Omit<ListSetting, 'kind'>): ListSetting => ({ kind: 'list', ...definition });
+
+/** --bind, --uds or --fd given: --host and --port are not used. */
+function listensElsewhere(values: Readonly<Record<string, unknown>>): boolean {
+  return (values.bind as readonly string[]).length > 0 || values.uds !== '' || values.fd !== -1;
+}
 
 const BACKEND_NAMES = BACKENDS.map((backend) => backend.name);
 const AUTO_BACKENDS = BACKENDS.filter((backend) => backend.auto).map((backend) => backend.name);
@@ -116,7 +114,51 @@ export const SETTINGS = {
     max: 65535,
     default: 8000,
     envAliases: ['PORT'],
+    unusedWhen: listensElsewhere,
     help: 'Port to listen on; 0 picks a free one.',
+  }),
+  bind: list({
+    section: 'Server',
+    short: '-b',
+    metavar: 'ADDRESS',
+    default: [],
+    item: (value) => void parseListenTarget(value, { host: '127.0.0.1', port: 8000 }),
+    help:
+      'Listen here instead of --host and --port: HOST:PORT, [IPV6]:PORT, :PORT, HOST, unix:PATH or fd://N (an inherited socket); ' +
+      "repeat for several. systemd's socket activation (LISTEN_FDS) sets it to the sockets it passes.",
+  }),
+  uds: text({
+    section: 'Server',
+    metavar: 'PATH',
+    optional: true,
+    default: '',
+    help: 'Listen on this unix socket too (same as --bind unix:PATH). A socket file left by a dead server is replaced; a live one is not.',
+  }),
+  udsMode: text({
+    section: 'Server',
+    metavar: 'OCTAL',
+    default: '666',
+    check: (value) => {
+      if (!/^0?[0-7]{3}$/.test(value)) throw new Error(`takes permission bits in octal, like 660; got ${JSON.stringify(value)}`);
+    },
+    help: "Permission bits of unix socket files (a proxy's user must be able to write to it).",
+  }),
+  fd: integer({
+    section: 'Server',
+    unit: 'COUNT',
+    min: 0,
+    max: 65535,
+    off: { value: -1, means: 'none' },
+    default: -1,
+    help: 'Listen on this inherited socket too, already bound by a process manager (same as --bind fd://N).',
+  }),
+  backlog: integer({
+    section: 'Server',
+    unit: 'COUNT',
+    min: 1,
+    max: 65535,
+    default: 2048,
+    help: "Connections the kernel queues before they are accepted (capped by net.core.somaxconn); uws keeps uSockets' 512.",
   }),
   backend: choice({
     section: 'Server',
@@ -149,6 +191,48 @@ export const SETTINGS = {
       'llhttp, node: each process listens on a socket of its own with SO_REUSEPORT (Node >= 22.12): connections spread evenly over workers, ' +
       'but Linux resets those still queued on a socket that closes (a reload) unless net.ipv4.tcp_migrate_req=1. ' +
       'Off: workers share one socket and its queue. uws always uses SO_REUSEPORT.',
+  }),
+  // --- TLS -----------------------------------------------------------------------------------
+  certfile: text({
+    section: 'TLS',
+    metavar: 'FILE',
+    optional: true,
+    default: '',
+    help: 'Serve HTTPS with this certificate chain (PEM); needs --keyfile.',
+  }),
+  keyfile: text({
+    section: 'TLS',
+    metavar: 'FILE',
+    optional: true,
+    default: '',
+    help: "The certificate's private key (PEM).",
+  }),
+  keyfilePassword: text({
+    section: 'TLS',
+    metavar: 'PASSWORD',
+    optional: true,
+    default: '',
+    help: 'Password of an encrypted --keyfile (prefer the environment variable to the command line).',
+  }),
+  caCerts: text({
+    section: 'TLS',
+    metavar: 'FILE',
+    optional: true,
+    default: '',
+    help: 'CA certificates (PEM) for client certificates: clients are asked for one, verified against these.',
+  }),
+  certReqs: choice({
+    section: 'TLS',
+    choices: CLIENT_CERT_MODES,
+    default: 'optional',
+    help: 'With --ca-certs: none (do not ask for client certificates), optional (a client may send none; one it sends must verify), required.',
+  }),
+  ciphers: text({
+    section: 'TLS',
+    metavar: 'LIST',
+    optional: true,
+    default: '',
+    help: "OpenSSL cipher list for TLS 1.2 and below (default: Node's).",
   }),
   // --- Workers --------------------------------------------------------------------------------
   workers: integer({
@@ -333,18 +417,6 @@ export const SETTINGS = {
   }),
 } as const;
 
-/** Shorthands: input that sets other settings where it is given. */
-export const SHORTHANDS: Readonly<Record<string, ShorthandSetting>> = {
-  bind: {
-    kind: 'shorthand',
-    section: 'Server',
-    short: '-b',
-    metavar: 'HOST:PORT',
-    help: 'Host and port at once: HOST:PORT, [IPV6]:PORT, :PORT, HOST or PORT.',
-    expand: parseBind,
-  },
-};
-
 export type SettingName = keyof typeof SETTINGS;
 type ValueOf<S> = S extends Common<infer T> ? T : never;
 /** Every setting's resolved value. */
@@ -377,33 +449,4 @@ export function flagOf(name: string): string {
 /** `maxBodySize` → `TSGI_MAX_BODY_SIZE`. */
 export function envOf(name: string): string {
   return `TSGI_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
-}
-
-/** `HOST:PORT`, `[IPV6]:PORT`, `:PORT`, `HOST` or `PORT`, as the host and port settings it names. */
-export function parseBind(bind: string): Record<string, unknown> {
-  let host: string | null = bind;
-  let port: string | null = null;
-  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(bind);
-  if (bracketed !== null) {
-    host = bracketed[1]!;
-    port = bracketed[2] ?? null;
-  } else if (bind.startsWith('[')) {
-    throw new Error(`an IPv6 address goes in brackets, like [::1]:8000; got ${JSON.stringify(bind)}`);
-  } else if (/^\d+$/.test(bind)) {
-    host = null;
-    port = bind;
-  } else {
-    const colon = bind.lastIndexOf(':');
-    if (colon !== -1 && bind.indexOf(':') === colon) {
-      host = bind.slice(0, colon) || null;
-      port = bind.slice(colon + 1);
-    }
-  }
-  const out: Record<string, unknown> = {};
-  if (host !== null) out.host = host;
-  if (port !== null) {
-    if (!/^\d+$/.test(port)) throw new Error(`the port must be a number; got ${JSON.stringify(bind)}`);
-    out.port = Number(port);
-  }
-  return out;
 }

@@ -32,7 +32,7 @@ interface ConnectionScope {
   readonly headers: EventHeader[];
   /** The peer as `[host, port]`; port 0 where the backend cannot know it (uws). */
   readonly client: [host: string, port: number] | null;
-  readonly server: [host: string, port: number] | null;
+  readonly server: [host: string, port: number | null] | null;
   /** A shallow copy of the state the app filled during lifespan startup. */
   readonly state: Record<string, unknown>;
   /** Protocol extensions this server supports for this connection (`http.response.trailers`, …). */

@@ -16,8 +16,8 @@ export type ToWorker =
       readonly type: 'boot';
       readonly appRef: string;
       readonly settings: Settings;
-      /** The port to listen on: the one the first worker bound when port 0 was asked for. */
-      readonly port: number;
+      /** Where to listen, as --bind values (a TCP port 0 already replaced by the port chosen for every worker). */
+      readonly listeners: readonly string[];
       /** Requests before the worker asks to be recycled; 0 = never. */
       readonly requestBudget: number;
       /** Heartbeat period in ms; 0 = no watchdog (--timeout 0). */
@@ -34,7 +34,7 @@ export type ToWorker =
 export type FromWorker =
   /** Listening for messages: send the boot message now (earlier ones could be lost). */
   | { readonly type: 'hello' }
-  | { readonly type: 'ready'; readonly port: number; readonly backend: string }
+  | { readonly type: 'ready'; readonly backend: string }
   | { readonly type: 'boot-failed'; readonly message: string }
   | { readonly type: 'stopped-accepting' }
   /** The request budget is spent: start my replacement, then stop me. */

@@ -11,6 +11,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { clearStaleSocket, formatTarget, listenTargets, type ListenTarget } from '../acceptors/listen.js';
 import { parseAppRef } from '../cli/load-app.js';
 import { createLogger, type Logger } from '../server/logger.js';
 import { callHook, type Hooks, type ReadyInfo } from '../settings/hooks.js';
@@ -21,6 +22,9 @@ import { ReloadWatch } from './reloader.js';
 
 /** Exit code when workers cannot boot (gunicorn's WORKER_BOOT_ERROR). */
 export const EXIT_BOOT_FAILED = 3;
+
+/** Settings a reload cannot change: the workers must go on serving the same sockets with the same backend. */
+const FIXED_AT_START = ['host', 'port', 'bind', 'uds', 'fd', 'backend'] as const;
 /** Boot failures in a row, with no worker booting in between, before the supervisor gives up. */
 const BOOT_FAILURES_TO_HALT = 3;
 /** How long a stop-accepting round may take before old workers drain anyway. */
@@ -106,8 +110,11 @@ export class Supervisor {
   private generation = 1;
   private generations = 1;
   private target: number;
-  /** The port every worker binds (settings.port, or the free port chosen for port 0). */
-  private port = 0;
+  /**
+   * Where every worker listens: the settings' targets, with a TCP port 0 replaced by a free port
+   * chosen once, so every worker (and every later one) binds the same address.
+   */
+  private listeners: ListenTarget[] = [];
   private bootFailures = 0;
   private lastBootError = '';
   /** --reload after a failed boot: nothing is respawned until a file changes. */
@@ -164,10 +171,7 @@ export class Supervisor {
     }
     await callHook(this.hooks, 'onStarting', { settings: this.settings, pid: process.pid }, (message) => this.logger.log('error', message));
     this.logger.log('info', `supervisor ${process.pid} starting ${this.target} worker${this.target === 1 ? '' : 's'} for ${this.options.appRef}`);
-    // Port 0 becomes one free port, chosen here, that every worker (and every later one) binds:
-    // the cluster module shares a handle only between listens on the same port, and uSockets sets
-    // SO_REUSEPORT only on a named port.
-    this.port = this.settings.port === 0 ? await freePort(this.settings.host) : this.settings.port;
+    this.listeners = await this.fixListeners();
     if (this.settings.reload) this.startWatching();
     this.ticker = setInterval(() => this.enqueue({ kind: 'tick' }), this.tickMs());
     this.manage();
@@ -275,7 +279,7 @@ export class Supervisor {
           type: 'boot',
           appRef: this.options.appRef,
           settings: this.settings,
-          port: this.port,
+          listeners: this.listeners.map(formatTarget),
           requestBudget: this.requestBudget(),
           beatMs: this.beatMs(),
         });
@@ -286,7 +290,7 @@ export class Supervisor {
       case 'ready':
         child.state = 'serving';
         this.bootFailures = 0;
-        this.logger.log('info', `worker ${child.pid} serving on port ${message.port} with backend ${message.backend}`);
+        this.logger.log('info', `worker ${child.pid} serving with backend ${message.backend}`);
         if (child.replaces !== null && child.replaces.stopReason === null) this.stopChild(child.replaces, 'recycled after --max-requests');
         if (this.stopping !== null) this.stopChild(child, 'the supervisor is stopping');
         else if (child.generation !== this.generation && child.generation !== this.reload?.generation) this.stopChild(child, 'superseded');
@@ -507,10 +511,12 @@ export class Supervisor {
       this.logger.log('error', `reload refused, the old workers keep serving: ${(error as Error).message}`);
       return;
     }
-    const fixed = (['host', 'port', 'backend'] as const).filter((name) => next.settings[name] !== this.settings[name]);
+    const fixed = FIXED_AT_START.filter((name) => JSON.stringify(next.settings[name]) !== JSON.stringify(this.settings[name]));
     if (fixed.length > 0) {
       this.logger.log('warning', `reload: ${fixed.join(', ')} changed; that takes a restart, so the new workers keep the old value`);
-      next = { ...next, settings: { ...next.settings, host: this.settings.host, port: this.settings.port, backend: this.settings.backend } };
+      const kept: Record<string, unknown> = {};
+      for (const name of FIXED_AT_START) kept[name] = this.settings[name];
+      next = { ...next, settings: { ...next.settings, ...kept } as Settings };
     }
     this.reload = {
       generation: ++this.generations,
@@ -534,7 +540,7 @@ export class Supervisor {
       if (serving.length >= this.target) {
         this.readyOnce = true;
         const info = this.readyInfo();
-        this.logger.log('info', `ready: ${info.workers.length} worker${info.workers.length === 1 ? '' : 's'} (${info.workers.join(', ')}) on port ${info.port}`);
+        this.logger.log('info', `ready: ${info.workers.length} worker${info.workers.length === 1 ? '' : 's'} (${info.workers.join(', ')}) on ${this.listeners.map((target) => formatTarget(target)).join(', ')}`);
         this.resolveReady(info);
         await callHook(this.hooks, 'whenReady', info, (message) => this.logger.log('error', message));
       }
@@ -578,7 +584,24 @@ export class Supervisor {
 
   private readyInfo(): ReadyInfo {
     const serving = [...this.children].filter((child) => child.state === 'serving' && child.stopReason === null);
-    return { settings: this.settings, pid: process.pid, port: this.port, workers: serving.map((child) => child.pid) };
+    const firstTcp = this.listeners.find((target) => target.kind === 'tcp');
+    return { settings: this.settings, pid: process.pid, port: firstTcp?.port ?? 0, workers: serving.map((child) => child.pid) };
+  }
+
+  /**
+   * The settings' listen targets as every worker will bind them. A TCP port 0 becomes one free
+   * port chosen here: the cluster module shares a handle only between listens on the same port,
+   * and uSockets sets SO_REUSEPORT only on a named port. A unix socket file left by a dead server
+   * is cleared here, once: the workers' shared socket must not be mistaken for a stale one.
+   */
+  private async fixListeners(): Promise<ListenTarget[]> {
+    const targets: ListenTarget[] = [];
+    for (const target of listenTargets(this.settings)) {
+      if (target.kind === 'tcp' && target.port === 0) targets.push({ ...target, port: await freePort(target.host) });
+      else targets.push(target);
+      if (target.kind === 'unix') await clearStaleSocket(target.path);
+    }
+    return targets;
   }
 
   private startWatching(): void {

@@ -50,7 +50,9 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
   try {
     server = await serve(loaded.app as unknown as GatewayApp | EventApp, {
       ...serverSettingsOf(message.settings),
-      port: message.port,
+      bind: message.listeners,
+      uds: '',
+      fd: -1,
       errorSink: workerSink,
       observer: message.requestBudget > 0 || message.beatMs > 0 ? watch : null,
     });
@@ -58,7 +60,7 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
     bootFailed((error as Error).message);
   }
   installProcessGuards(server.logger);
-  tell({ type: 'ready', port: server.port, backend: server.backend });
+  tell({ type: 'ready', backend: server.backend });
   return server;
 }
 

@@ -4,7 +4,10 @@
  * connection.ts; this file accepts connections, runs the timeout sweep and closes them all.
  */
 import net, { type Socket } from 'node:net';
-import { AcceptorBase, listenOn, waitAtMost } from '../lifecycle.js';
+import tls, { type TLSSocket } from 'node:tls';
+import { AcceptorBase, waitAtMost } from '../lifecycle.js';
+import { listenOn, type BoundTarget } from '../listen.js';
+import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { SocketWebSockets } from '../ws/websockets.js';
 import type { LlhttpBinding } from './binding.js';
@@ -16,8 +19,11 @@ import type { LlhttpTransport } from './transport.js';
 export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
   /** A coarse clock: connections note times with it instead of asking the system per request. */
   clock = Date.now();
-  private readonly server: net.Server;
+  /** One listening server per target. */
+  private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
+  /** Accepted sockets that are not connections yet (a TLS handshake under way). */
+  private readonly unready = new Set<Socket>();
   private sockets: SocketWebSockets | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private serverClosed: Promise<void> = Promise.resolve();
@@ -29,22 +35,58 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     log: AcceptorLog,
   ) {
     super(options, log);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** A plain TCP server, or a TLS one whose sockets become connections once their handshake is done. */
+  private createServer(): net.Server {
+    const tlsConfig = this.options.tls;
+    if (tlsConfig === null) return net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    const server = tls.createServer(
+      // A handshake is part of the head: a client that trickles it is cut like a slow head.
+      { ...nodeTlsOptions(tlsConfig), noDelay: true, handshakeTimeout: this.options.timeouts.head * 1000 },
+      (socket: TLSSocket) => {
+        this.unready.delete(socket);
+        if (!acceptClientCertificate(socket, tlsConfig)) {
+          this.log.info(`${socket.remoteAddress ?? ''}: client certificate refused: ${String(socket.authorizationError)}`);
+          socket.destroy();
+          return;
+        }
+        this.onConnection(socket);
+      },
+    );
+    server.on('connection', (socket: Socket) => {
+      this.unready.add(socket);
+      socket.once('close', () => this.unready.delete(socket));
+    });
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      this.log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
+    });
+    return server;
   }
 
   get webSockets(): boolean {
     return this.sockets !== null;
   }
 
-  protected async bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+  protected async bind(webSockets: boolean, onListening: (bound: readonly BoundTarget[]) => void): Promise<readonly BoundTarget[]> {
     if (webSockets) {
       this.sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
-    const port = await listenOn(this.server, this.options.host, this.options.port, this.options.reusePort);
+    const bound: BoundTarget[] = [];
+    try {
+      for (const target of this.options.listeners) {
+        const server = this.createServer();
+        this.servers.push(server);
+        bound.push(await listenOn(server, target, this.options));
+      }
+    } catch (error) {
+      for (const server of this.servers) server.close();
+      throw error;
+    }
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
-    onListening(port);
-    return port;
+    onListening(bound);
+    return bound;
   }
 
   private onConnection(socket: Socket): void {
@@ -88,7 +130,7 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
 
   protected closeListener(): void {
     // Resolves once every socket, websockets included, has closed.
-    this.serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.serverClosed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined);
   }
 
   protected closeIdle(): void {
@@ -106,6 +148,7 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
       this.whenNoConnections = null;
     }
     for (const connection of [...this.connections]) connection.destroy();
+    for (const socket of [...this.unready]) socket.destroy();
     this.sockets?.cut();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     await this.serverClosed;

@@ -24,6 +24,8 @@ export const llhttp = {
     timeouts: true,
     servesOtherUpgrades: true,
     sharedAcceptQueue: true,
+    alpn: true,
+    requiredClientCerts: true,
   },
   async open(options, log) {
     return new LlhttpAcceptor(loadLlhttp(), options, log);

@@ -3,9 +3,13 @@
  * ServerResponse per request): the most compatible backend, and the slowest.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net, { type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { parseErrorRefusal, refusal } from '../http1.js';
-import { AcceptorBase, listenOn } from '../lifecycle.js';
+import { AcceptorBase } from '../lifecycle.js';
+import { listenOn, type BoundTarget } from '../listen.js';
+import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
 import { ConnectionPipeline, type PendingRequest } from './pipeline.js';
@@ -14,7 +18,8 @@ import { SocketWebSockets } from '../ws/websockets.js';
 
 export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   readonly bodyTimeoutMs: number;
-  private readonly server: http.Server;
+  /** One server per listening target, all alike. */
+  private readonly servers: http.Server[] = [];
   private webSockets: SocketWebSockets | null = null;
   private readonly head = new NodeHead();
   private serverClosed: Promise<void> = Promise.resolve();
@@ -22,9 +27,12 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   constructor(options: AcceptorOptions, log: AcceptorLog) {
     super(options, log);
     this.bodyTimeoutMs = options.timeouts.body * 1000;
-    const { keepAlive, head } = options.timeouts;
-    this.server = http.createServer({
-      maxHeaderSize: options.maxHeaderSize,
+  }
+
+  private createServer(): http.Server {
+    const { keepAlive, head } = this.options.timeouts;
+    const httpOptions: http.ServerOptions = {
+      maxHeaderSize: this.options.maxHeaderSize,
       // The core refuses a missing Host itself (core/framing.ts), and then serves nothing after
       // it on the connection; node's own refusal would go on serving the pipelined requests.
       requireHostHeader: false,
@@ -36,24 +44,54 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
       requestTimeout: 0,
       // How often Node checks those; its default (30 s) would make a 10 s timeout a 40 s one.
       connectionsCheckingInterval: 1000,
-    });
-    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, false));
+    };
+    const tlsConfig = this.options.tls;
+    let server: http.Server;
+    if (tlsConfig === null) {
+      server = http.createServer(httpOptions);
+    } else {
+      // A handshake is part of the head: a client that trickles it is cut like a slow head.
+      server = https.createServer({ ...httpOptions, ...nodeTlsOptions(tlsConfig), handshakeTimeout: head * 1000 });
+      server.on('secureConnection', (socket: TLSSocket) => {
+        if (!acceptClientCertificate(socket, tlsConfig)) {
+          this.log.info(`${socket.remoteAddress ?? ''}: client certificate refused: ${String(socket.authorizationError)}`);
+          socket.destroy();
+        }
+      });
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        this.log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
+      });
+    }
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, false));
     // Answering 100 Continue is deferred until the core decides to read the body, so a body
     // over the limit gets its 413 without the client ever sending it.
-    this.server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, true));
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, true));
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    const sockets = this.webSockets;
+    if (sockets !== null) {
+      // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
+      server.on('upgrade', (req: http.IncomingMessage, socket: Socket, bodyHead: Buffer) => this.onUpgrade(sockets, req, socket, bodyHead));
+    }
+    return server;
   }
 
-  protected async bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+  protected async bind(webSockets: boolean, onListening: (bound: readonly BoundTarget[]) => void): Promise<readonly BoundTarget[]> {
     if (webSockets) {
-      // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
-      const sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
-      this.webSockets = sockets;
-      this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, bodyHead: Buffer) => this.onUpgrade(sockets, req, socket, bodyHead));
+      this.webSockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
-    const port = await listenOn(this.server, this.options.host, this.options.port, this.options.reusePort);
-    onListening(port);
-    return port;
+    const bound: BoundTarget[] = [];
+    try {
+      for (const target of this.options.listeners) {
+        const server = this.createServer();
+        this.servers.push(server);
+        bound.push(await listenOn(server, target, this.options));
+      }
+    } catch (error) {
+      for (const server of this.servers) server.close();
+      throw error;
+    }
+    onListening(bound);
+    return bound;
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
@@ -96,21 +134,22 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     // Resolves once every connection, upgraded websockets included, has closed. net.Server's
     // close, not http.Server's: since Node 19 the latter also closes idle keep-alive connections
     // at once, and closing them is closeIdle's decision (after a drain's linger).
-    this.serverClosed = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
+    const closed = this.servers.map((server) => new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve())));
+    this.serverClosed = Promise.all(closed).then(() => undefined);
   }
 
   protected closeIdle(): void {
-    this.server.closeIdleConnections();
+    for (const server of this.servers) server.closeIdleConnections();
     this.webSockets?.goAway();
   }
 
   protected async closeAll(deadline: number): Promise<void> {
     // Connections whose last response announced Connection: close end once it has flushed;
     // those that went idle meanwhile are closed now. What is left at the deadline is cut.
-    this.server.closeIdleConnections();
+    for (const server of this.servers) server.closeIdleConnections();
     const remaining = deadline - Date.now();
     if (remaining > 0) await Promise.race([this.serverClosed, delay(remaining)]);
-    this.server.closeAllConnections();
+    for (const server of this.servers) server.closeAllConnections();
     this.webSockets?.cut();
     await this.serverClosed;
   }

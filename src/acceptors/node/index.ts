@@ -21,6 +21,8 @@ export const node = {
     timeouts: true,
     servesOtherUpgrades: false,
     sharedAcceptQueue: true,
+    alpn: true,
+    requiredClientCerts: true,
   },
   async open(options, log) {
     return new NodeAcceptor(options, log);

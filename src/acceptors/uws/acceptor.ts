@@ -5,11 +5,15 @@
  * `HttpRequest` is only valid until the handler returns, so everything the core needs is read
  * during `dispatch`; the head object is reused for every request (nothing keeps it).
  */
+import cluster from 'node:cluster';
+import { chmodSync } from 'node:fs';
 import type { HeaderVisitor, PeerAddressSource, RequestHead } from '../../core/transport.js';
 import { AcceptorBase } from '../lifecycle.js';
+import { clearStaleSocket, formatTarget, type BoundTarget, type ListenTarget } from '../listen.js';
+import type { TlsConfig } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { UwsTransport, type UwsTransportHost } from './transport.js';
-import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse } from './types.js';
+import type { UwsApp, UwsListenSocket, UwsModule, UwsRequest, UwsResponse, UwsSslOptions } from './types.js';
 import { UwsWebSockets, type UwsWebSocketHost } from './websockets.js';
 
 /**
@@ -47,7 +51,7 @@ class UwsHead implements RequestHead {
 
 export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWebSocketHost {
   private readonly app: UwsApp;
-  private listenSocket: UwsListenSocket | null = null;
+  private listenSockets: UwsListenSocket[] = [];
   private webSockets: UwsWebSockets | null = null;
   private readonly head = new UwsHead();
 
@@ -57,32 +61,55 @@ export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWe
     log: AcceptorLog,
   ) {
     super(options, log);
-    this.app = uws.App();
+    this.app = options.tls === null ? uws.App() : uws.SSLApp(sslOptions(options.tls));
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
-  protected bind(webSockets: boolean, onListening: (port: number) => void): Promise<number> {
+  protected async bind(webSockets: boolean, onListening: (bound: readonly BoundTarget[]) => void): Promise<readonly BoundTarget[]> {
     if (webSockets) {
       // Without this route, upgrade requests reach the HTTP route like any other request.
       this.webSockets = new UwsWebSockets(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
       this.app.ws('/*', this.webSockets.behavior());
     }
+    const bound: BoundTarget[] = [];
+    try {
+      for (const target of this.options.listeners) bound.push(await this.listenOn(target));
+    } catch (error) {
+      this.closeListener();
+      throw error;
+    }
+    onListening(bound);
+    return bound;
+  }
+
+  private async listenOn(target: ListenTarget): Promise<BoundTarget> {
+    if (target.kind === 'unix') {
+      // Each uWS worker has its own socket (no cluster sharing), and uSockets removes whatever
+      // file is at the path before binding: a second worker would steal the first one's address.
+      if (cluster.isWorker) throw new Error(`uWebSockets.js workers cannot share a unix socket (${formatTarget(target)}); use --backend llhttp or --backend node`);
+      await clearStaleSocket(target.path);
+    }
     return new Promise((resolve, reject) => {
-      this.app.listen(this.options.host, this.options.port, (socket) => {
+      const done = (socket: UwsListenSocket | false): void => {
         if (socket === false) {
-          reject(
-            new Error(
-              `cannot listen on ${this.options.host}:${this.options.port} (uWebSockets.js refused: the ` +
-                `port may be in use or the host not an address of this machine)`,
-            ),
-          );
+          const why = target.kind === 'unix' ? 'the directory may not be writable' : 'the port may be in use or the host not an address of this machine';
+          reject(new Error(`cannot listen on ${formatTarget(target)} (uWebSockets.js refused: ${why})`));
           return;
         }
-        this.listenSocket = socket;
-        const port = this.uws.us_socket_local_port(socket);
-        onListening(port);
-        resolve(port);
-      });
+        this.listenSockets.push(socket);
+        if (target.kind === 'unix') {
+          try {
+            chmodSync(target.path, this.options.unixMode);
+          } catch (error) {
+            reject(new Error(`cannot set the mode of ${target.path}: ${(error as Error).message}`));
+            return;
+          }
+        }
+        resolve(target.kind === 'tcp' ? { ...target, port: this.uws.us_socket_local_port(socket) } : target);
+      };
+      if (target.kind === 'tcp') this.app.listen(target.host, target.port, done);
+      else if (target.kind === 'unix') this.app.listen_unix(done, target.path);
+      else reject(new Error(`uWebSockets.js cannot listen on an inherited socket (${formatTarget(target)}); use --backend llhttp or --backend node`));
     });
   }
 
@@ -107,10 +134,8 @@ export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWe
   }
 
   protected closeListener(): void {
-    if (this.listenSocket !== null) {
-      this.uws.us_listen_socket_close(this.listenSocket);
-      this.listenSocket = null;
-    }
+    for (const socket of this.listenSockets) this.uws.us_listen_socket_close(socket);
+    this.listenSockets = [];
   }
 
   protected closeIdle(): void {
@@ -124,4 +149,12 @@ export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWe
     // after the grace period.
     this.app.close?.();
   }
+}
+
+function sslOptions(config: TlsConfig): UwsSslOptions {
+  const options: UwsSslOptions = { cert_file_name: config.certfile, key_file_name: config.keyfile };
+  if (config.keyfilePassword !== '') options.passphrase = config.keyfilePassword;
+  if (config.caCerts !== '' && config.requestCert) options.ca_file_name = config.caCerts;
+  if (config.ciphers !== '') options.ssl_ciphers = config.ciphers;
+  return options;
 }

@@ -30,6 +30,8 @@ export const uws = {
     timeouts: false,
     servesOtherUpgrades: true,
     sharedAcceptQueue: false,
+    alpn: false,
+    requiredClientCerts: false,
   },
   async open(options, log) {
     // uWS closes a connection idle for about 10 s, whatever the state; it has no other timers.
@@ -38,6 +40,12 @@ export const uws = {
       throw new Error(
         'uWebSockets.js has one fixed idle timeout (about 10 s) and cannot apply --timeout-keep-alive, ' +
           '--timeout-head or --timeout-body; use --backend llhttp or --backend node to set them',
+      );
+    }
+    if (options.tls?.requestCert === true && options.tls.certReqs === 'required') {
+      throw new Error(
+        'uWebSockets.js verifies a client certificate only when the client sends one and cannot require it ' +
+          '(--cert-reqs required); use --backend llhttp or --backend node',
       );
     }
     let module;

@@ -74,11 +74,22 @@ export interface UwsApp {
   any(pattern: string, handler: (res: UwsResponse, req: UwsRequest) => void): UwsApp;
   ws<T extends object>(pattern: string, behavior: UwsWebSocketBehavior<T>): UwsApp;
   listen(host: string, port: number, callback: (socket: UwsListenSocket | false) => void): UwsApp;
+  listen_unix(callback: (socket: UwsListenSocket | false) => void, path: string): UwsApp;
   close?(): UwsApp;
 }
 
 export interface UwsModule {
   App(options?: object): UwsApp;
+  SSLApp(options: UwsSslOptions): UwsApp;
   us_listen_socket_close(socket: UwsListenSocket): void;
   us_socket_local_port(socket: UwsListenSocket): number;
+}
+
+/** uWS's SSLApp options: file names, not contents. */
+export interface UwsSslOptions {
+  cert_file_name: string;
+  key_file_name: string;
+  passphrase?: string;
+  ca_file_name?: string;
+  ssl_ciphers?: string;
 }
