@@ -14,6 +14,8 @@ import type { BoundTarget } from './listen.js';
 import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from './types.js';
 
 const NO_BODY = new Uint8Array(0);
+/** What a 503 past --limit-concurrency tells the client to wait, in seconds. */
+const RETRY_AFTER_SECONDS = 1;
 
 /** Resolves once `arm`'s waker is called, or after `ms` at the latest. */
 export function waitAtMost(ms: number, arm: (wake: () => void) => void): Promise<void> {
@@ -39,6 +41,15 @@ export abstract class AcceptorBase implements Acceptor {
   private inFlight = 0;
   private whenIdle: (() => void) | null = null;
   private accepting = true;
+  /** The answer past --limit-concurrency: 503, try again in a second. */
+  private readonly overload = serverResponse(
+    503,
+    'The server is at its limit of requests in flight; try again shortly.',
+    [['Retry-After', String(RETRY_AFTER_SECONDS)]],
+  );
+  /** Refused since the last log line about it, and when that line was written. */
+  private overloadRefused = 0;
+  private overloadLoggedAt = 0;
 
   constructor(
     readonly options: AcceptorOptions,
@@ -63,6 +74,11 @@ export abstract class AcceptorBase implements Acceptor {
   protected dispatchRequest(head: RequestHead, transport: Transport): void {
     this.inFlight++;
     this.options.observer?.started(head.method, head.rawPath);
+    if (this.overloaded()) {
+      const response = this.overload;
+      transport.sendWhole(response.head, response.body, response.body.byteLength, true);
+      return;
+    }
     if (requestLineLength(head) > this.options.limitRequestLine) {
       const response = serverResponse(414, `The request line is longer than this server accepts (${this.options.limitRequestLine} bytes).`);
       this.log.info(`${head.method} ${head.rawPath.slice(0, 64)}…: refused: the request line is over ${this.options.limitRequestLine} bytes`);
@@ -81,12 +97,34 @@ export abstract class AcceptorBase implements Acceptor {
   protected dispatchUpgrade(head: RequestHead, upgrade: WebSocketUpgrade): void {
     this.inFlight++;
     this.options.observer?.started(head.method, head.rawPath);
+    if (this.overloaded()) {
+      const response = this.overload;
+      upgrade.reject(response.head.status, response.head.headers, response.body);
+      return;
+    }
     try {
       this.handlers!.upgrade!.upgrade(head, upgrade);
     } catch (error) {
       this.log.internalError(`internal error while handling a websocket upgrade: ${(error as Error).stack ?? String(error)}`);
       upgrade.reject('500 Internal Server Error', [], NO_BODY);
     }
+  }
+
+  /**
+   * Whether the exchange just counted goes past --limit-concurrency. Refusals are logged once a
+   * second at most, with their count: an overloaded server must not also flood its log.
+   */
+  private overloaded(): boolean {
+    const limit = this.options.limitConcurrency;
+    if (limit === 0 || this.inFlight <= limit) return false;
+    this.overloadRefused++;
+    const now = Date.now();
+    if (now - this.overloadLoggedAt >= 1000) {
+      this.log.warning(`${this.overloadRefused} request${this.overloadRefused === 1 ? '' : 's'} answered 503: ${limit} in flight (--limit-concurrency)`);
+      this.overloadRefused = 0;
+      this.overloadLoggedAt = now;
+    }
+    return true;
   }
 
   exchangeEnded(): void {

@@ -22,6 +22,12 @@ export interface AcceptorOptions {
   maxHeaderSize: number;
   /** Longest request line, in bytes (414 beyond). */
   limitRequestLine: number;
+  /** Most header fields (431 beyond; the core counts them, a backend's parser may stop earlier). */
+  limitRequestFields: number;
+  /** Most exchanges in flight before new requests get 503; 0: no limit. */
+  limitConcurrency: number;
+  /** Responses per connection before it closes; 0: no limit. */
+  maxRequestsPerConnection: number;
   /** Connection timeouts, in seconds (docs/spec.md §8 says which backend honours which). */
   timeouts: ConnectionTimeouts;
   /** Applied to every websocket when an upgrade handler is given. */
@@ -120,6 +126,10 @@ export interface BackendTraits {
   readonly alpn: boolean;
   /** --cert-reqs required is enforced; otherwise client certificates can only be optional and the backend refuses to start. */
   readonly requiredClientCerts: boolean;
+  /** --max-requests-per-connection and --backlog apply; otherwise the backend refuses values other than their defaults. */
+  readonly connectionLimits: boolean;
+  /** The most header fields the backend's own parser lets through (431 beyond), whatever --limit-request-fields says; null: no cap of its own. */
+  readonly requestFieldsCap: number | null;
 }
 
 /**

@@ -38,10 +38,11 @@ function cgiKey(lowerName: string): string {
 // The environ being filled by `visitHeader`. Header visiting is synchronous, so one module-level
 // target replaces a closure per request.
 let target: Environ | null = null;
-let framing: BodyFraming = newFraming();
+let framing: BodyFraming = newFraming(0);
 
 function visitHeader(lowerName: string, value: string): void {
   const environ = target!;
+  framing.fields++;
   let key: string;
   if (lowerName === 'content-type') {
     key = 'CONTENT_TYPE';

@@ -7,6 +7,7 @@
  * - its version is not HTTP/1.0 or 1.1 (505; a backend serves a later 1.x as 1.1);
  * - it has several Content-Length headers: parsers that disagree on which one counts are how
  *   requests get smuggled;
+ * - it has more header fields than --limit-request-fields (431);
  * - it is HTTP/1.1 without a Host header, or has several, or one that is not `host[:port]`;
  * - it has a Transfer-Encoding on HTTP/1.0, or one whose last coding is not chunked (400), or
  *   codings before chunked that the server would have to decode (501).
@@ -23,13 +24,17 @@ export interface BodyFraming {
   host: string;
   /** The Transfer-Encoding values, joined with ', '. */
   codings: string;
+  /** Header fields seen, and the most allowed (--limit-request-fields). */
+  fields: number;
+  readonly fieldLimit: number;
 }
 
-export function newFraming(): BodyFraming {
-  return { contentLength: -1, chunked: false, ambiguous: false, hosts: 0, host: '', codings: '' };
+export function newFraming(fieldLimit: number): BodyFraming {
+  return { contentLength: -1, chunked: false, ambiguous: false, hosts: 0, host: '', codings: '', fields: 0, fieldLimit };
 }
 
 export function resetFraming(framing: BodyFraming): void {
+  framing.fields = 0;
   framing.contentLength = -1;
   framing.chunked = false;
   framing.ambiguous = false;
@@ -59,8 +64,13 @@ export function hasBody(framing: BodyFraming): boolean {
 
 /** Why a request is refused, and with which status. */
 export interface Refusal {
-  readonly status: 400 | 501 | 505;
+  readonly status: 400 | 431 | 501 | 505;
   readonly reason: string;
+  /**
+   * The request's framing is sound (only its size is refused): its body, if any, can be skipped
+   * like any unread body, so the answer goes out as an ordinary response that closes the connection.
+   */
+  readonly framingSound?: boolean;
 }
 
 /** IP-literal, IPv4 or reg-name (RFC 3986), and an optional port. */
@@ -75,6 +85,9 @@ const CODING_ON_HTTP10: Refusal = { status: 400, reason: 'an HTTP/1.0 request ca
 export function framingProblem(framing: BodyFraming, protocol: string): Refusal | null {
   if (protocol !== 'HTTP/1.1' && protocol !== 'HTTP/1.0') {
     return { status: 505, reason: `${protocol} is not supported: send HTTP/1.1 or HTTP/1.0` };
+  }
+  if (framing.fields > framing.fieldLimit) {
+    return { status: 431, reason: `the request has ${framing.fields} header fields; this server accepts at most ${framing.fieldLimit}`, framingSound: true };
   }
   if (framing.ambiguous) return SEVERAL_LENGTHS;
   if (framing.hosts > 1) return SEVERAL_HOSTS;

@@ -6,7 +6,7 @@
 import type { GatewayApp, InputMode } from '../spec/types.js';
 import type { Logger } from '../server/logger.js';
 import { buildEnviron, type EnvironDefaults } from './environ.js';
-import { framingProblem, hasBody, newFraming } from './framing.js';
+import { framingProblem, hasBody, newFraming, type BodyFraming } from './framing.js';
 import { createErrorStream } from './errors-stream.js';
 import { Exchange } from './exchange.js';
 import { RequestInput } from './input.js';
@@ -20,6 +20,8 @@ export interface GatewayOptions {
   maxBodySize: number;
   /** Put stack traces in 500 responses. */
   debug: boolean;
+  /** Most header fields a request may carry (431 beyond). */
+  limitRequestFields: number;
   /** `https` when the server speaks TLS. */
   urlScheme: 'http' | 'https';
   multiprocess: boolean;
@@ -58,7 +60,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   private readonly inputMode: InputMode;
   private readonly defaults: EnvironDefaults;
   /** Reused by every dispatch: environ building is synchronous. */
-  private readonly framing = newFraming();
+  private readonly framing: BodyFraming;
 
   constructor(options: GatewayOptions) {
     this.app = options.app;
@@ -66,6 +68,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     this.maxBodySize = options.maxBodySize;
     this.debug = options.debug;
     this.inputMode = inputModeOf(options.app);
+    this.framing = newFraming(options.limitRequestFields);
     this.defaults = {
       serverName: '',
       serverPort: '',

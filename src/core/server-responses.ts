@@ -33,9 +33,10 @@ export function reasonPhrase(code: number): string {
   return REASONS[code] ?? 'Error';
 }
 
-export function serverResponse(code: number, detail: string | undefined): ServerResponse {
+export function serverResponse(code: number, detail: string | undefined, extraHeaders: readonly HeaderPair[] = []): ServerResponse {
   const reason = reasonPhrase(code);
   const body = Buffer.from(detail === undefined ? `${reason}\n` : `${reason}\n\n${detail}\n`, 'utf8');
-  const head: ResponseHead = { status: `${code} ${reason}`, statusCode: code, headers: HEADERS, declaredLength: -1, hasDate: false, wire: null };
+  const headers = extraHeaders.length === 0 ? HEADERS : [...HEADERS, ...extraHeaders];
+  const head: ResponseHead = { status: `${code} ${reason}`, statusCode: code, headers, declaredLength: -1, hasDate: false, wire: null };
   return { head, body };
 }

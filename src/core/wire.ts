@@ -148,7 +148,8 @@ export class ResponseWire {
     const response = serverResponse(refusal.status, refusal.reason);
     this.status = refusal.status;
     this.logger.log('info', `${label}: refused: ${refusal.reason}`);
-    this.transport.refuse(response.head, response.body);
+    if (refusal.framingSound === true) this.transport.sendWhole(response.head, response.body, response.body.byteLength, true);
+    else this.transport.refuse(response.head, response.body);
     this.over();
   }
 

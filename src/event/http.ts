@@ -14,7 +14,7 @@ import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types
 import type { HeaderPair } from '../spec/types.js';
 import { statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
-import { buildHttpScope, newFacts } from './scope.js';
+import { buildHttpScope, newFacts, type RequestFacts } from './scope.js';
 
 const EMPTY = new Uint8Array(0);
 /** Body bytes queued for the app before the socket is paused. */
@@ -38,9 +38,11 @@ const enum Response {
 
 export class EventHttpHandler implements RequestHandler {
   /** Reused by every dispatch: scope building is synchronous. */
-  private readonly facts = newFacts();
+  private readonly facts: RequestFacts;
 
-  constructor(private readonly runtime: EventRuntime) {}
+  constructor(private readonly runtime: EventRuntime) {
+    this.facts = newFacts(runtime.limitRequestFields);
+  }
 
   dispatch(head: RequestHead, transport: Transport): void {
     const facts = this.facts;

@@ -12,6 +12,8 @@ export interface EventRuntime {
   /** Validated response heads (http.response.start, websocket.accept headers). */
   readonly heads: ResponseHeadCache;
   readonly defaults: ScopeDefaults;
+  /** Most header fields a request may carry (431 beyond). */
+  readonly limitRequestFields: number;
 }
 
 /**

@@ -28,16 +28,17 @@ export interface RequestFacts extends BodyFraming {
   protocols: string;
 }
 
-export function newFacts(): RequestFacts {
-  return { ...newFraming(), protocols: '' };
+export function newFacts(fieldLimit: number): RequestFacts {
+  return { ...newFraming(fieldLimit), protocols: '' };
 }
 
 // Header visiting is synchronous: one module-level target instead of a closure per request.
 let headers: EventHeader[] = [];
-let facts: RequestFacts = newFacts();
+let facts: RequestFacts = newFacts(0);
 
 function visitHeader(lowerName: string, value: string): void {
   headers.push([lowerName, value]);
+  facts.fields++;
   if (lowerName === 'content-length') {
     noteContentLength(facts, value);
   } else if (lowerName === 'transfer-encoding') {

@@ -8,14 +8,16 @@ import { serverResponse } from '../core/server-responses.js';
 import type { RequestHead } from '../core/transport.js';
 import type { UpgradeHandler, WebSocketUpgrade } from '../core/websocket-transport.js';
 import { callEventApp, type EventRuntime } from './runtime.js';
-import { buildWebSocketScope, newFacts } from './scope.js';
+import { buildWebSocketScope, newFacts, type RequestFacts } from './scope.js';
 import { WebSocketSession } from './websocket-session.js';
 
 export class EventWebSocketHandler implements UpgradeHandler {
   /** Reused by every upgrade: scope building is synchronous. */
-  private readonly facts = newFacts();
+  private readonly facts: RequestFacts;
 
-  constructor(private readonly runtime: EventRuntime) {}
+  constructor(private readonly runtime: EventRuntime) {
+    this.facts = newFacts(runtime.limitRequestFields);
+  }
 
   upgrade(head: RequestHead, upgrade: WebSocketUpgrade): void {
     const scope = buildWebSocketScope(head, this.runtime.defaults, this.facts);

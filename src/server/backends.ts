@@ -27,6 +27,9 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
     reusePort: config.reusePort,
     maxHeaderSize: config.maxHeaderSize,
     limitRequestLine: config.limitRequestLine,
+    limitRequestFields: config.limitRequestFields,
+    limitConcurrency: config.limitConcurrency,
+    maxRequestsPerConnection: config.maxRequestsPerConnection,
     timeouts: { keepAlive: config.timeoutKeepAlive, head: config.timeoutHead, body: config.timeoutBody },
     webSocket: {
       maxMessageSize: config.wsMaxMessageSize,

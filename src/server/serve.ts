@@ -88,6 +88,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       maxBodySize: config.maxBodySize,
       debug: config.debug,
       urlScheme: scheme,
+      limitRequestFields: config.limitRequestFields,
       multiprocess: false,
     });
     handlers = { request: handler, upgrade: null };
@@ -99,7 +100,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       state: lifespan!.state,
       trailers: backend.traits.trailers,
     };
-    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults };
+    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults, limitRequestFields: config.limitRequestFields };
     handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
     setServer = (server) => {
       defaults.server = server;

@@ -13,6 +13,8 @@ import { CLIENT_CERT_MODES } from '../acceptors/tls.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import {
+  DEFAULT_BACKLOG,
+  DEFAULT_LIMIT_REQUEST_FIELDS,
   DEFAULT_LIMIT_REQUEST_LINE,
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_HEADER_SIZE,
@@ -157,7 +159,7 @@ export const SETTINGS = {
     unit: 'COUNT',
     min: 1,
     max: 65535,
-    default: 2048,
+    default: DEFAULT_BACKLOG,
     help: "Connections the kernel queues before they are accepted (capped by net.core.somaxconn); uws keeps uSockets' 512.",
   }),
   backend: choice({
@@ -340,6 +342,32 @@ export const SETTINGS = {
     max: 1024 * 1024,
     default: DEFAULT_LIMIT_REQUEST_LINE,
     help: 'Longest request line (method, target, version); 414 beyond (431 past --max-header-size).',
+  }),
+  limitRequestFields: integer({
+    section: 'Limits',
+    unit: 'COUNT',
+    min: 1,
+    max: 32768,
+    default: DEFAULT_LIMIT_REQUEST_FIELDS,
+    help: "Most header fields a request may carry; 431 beyond (uws: at most 98, uWebSockets.js's own limit, which also holds under the default).",
+  }),
+  limitConcurrency: integer({
+    section: 'Limits',
+    unit: 'COUNT',
+    min: 1,
+    max: 2 ** 31 - 1,
+    off: { value: 0, means: 'unlimited' },
+    default: 0,
+    help: 'Most requests (and open websockets) in flight per process; beyond, 503 with Retry-After and the connection closes.',
+  }),
+  maxRequestsPerConnection: integer({
+    section: 'Limits',
+    unit: 'COUNT',
+    min: 1,
+    max: 2 ** 31 - 1,
+    off: { value: 0, means: 'unlimited' },
+    default: 0,
+    help: "Close a keep-alive connection after this many responses (its last says Connection: close), so a client's connections move between processes (llhttp, node).",
   }),
   // --- Timeouts -------------------------------------------------------------------------------
   timeoutKeepAlive: integer({

@@ -37,3 +37,7 @@ export const DEFAULT_TIMEOUT_HEAD = 10;
 export const DEFAULT_TIMEOUT_BODY = 30;
 /** The longest request line (method, target, version) before 414; nginx's and gunicorn's 8 KiB. */
 export const DEFAULT_LIMIT_REQUEST_LINE = 8190;
+/** Header fields a request may carry (gunicorn's limit_request_fields); 431 beyond. */
+export const DEFAULT_LIMIT_REQUEST_FIELDS = 100;
+/** The accept queue asked of the kernel (gunicorn's and uvicorn's default). */
+export const DEFAULT_BACKLOG = 2048;

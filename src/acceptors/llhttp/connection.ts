@@ -105,6 +105,8 @@ export class Connection implements BodyAccounting, OutputOwner {
   private earlyHeaders: string[] = [];
   private earlyUrl = '';
   private holds = 0;
+  /** Responses this connection has given (--max-requests-per-connection). */
+  private answered = 0;
   private queuedBody = 0;
   private readonly output: Output;
   private advancing = false;
@@ -386,6 +388,8 @@ export class Connection implements BodyAccounting, OutputOwner {
    */
   mayKeepAlive(request: LlhttpRequest, closeAsked: boolean): boolean {
     let keep = !closeAsked && request.keepAlive && !this.ending && !this.host.closing;
+    const budget = this.host.options.maxRequestsPerConnection;
+    if (budget > 0 && ++this.answered >= budget) keep = false;
     if (keep && !request.bodyComplete) {
       // The rest of an unread body would be read and dropped; a client that waits for
       // 100 Continue may never send it, and a large or unknown remainder is not worth reading.

@@ -26,6 +26,8 @@ export const llhttp = {
     sharedAcceptQueue: true,
     alpn: true,
     requiredClientCerts: true,
+    connectionLimits: true,
+    requestFieldsCap: null,
   },
   async open(options, log) {
     return new LlhttpAcceptor(loadLlhttp(), options, log);

@@ -62,6 +62,9 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
         this.log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
       });
     }
+    // Node keeps the first 2000 headers and drops the rest silently; the core counts every one
+    // against --limit-request-fields (431), so node must keep them all (the head's size is bounded).
+    server.maxHeadersCount = 0;
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, false));
     // Answering 100 Continue is deferred until the core decides to read the body, so a body
     // over the limit gets its 413 without the client ever sending it.

@@ -23,6 +23,8 @@ export const node = {
     sharedAcceptQueue: true,
     alpn: true,
     requiredClientCerts: true,
+    connectionLimits: true,
+    requestFieldsCap: null,
   },
   async open(options, log) {
     return new NodeAcceptor(options, log);

@@ -20,6 +20,8 @@ export class ConnectionPipeline {
   busy = false;
   /** A response said `Connection: close`: nothing after it is served. */
   closing = false;
+  /** Responses given on this connection (--max-requests-per-connection). */
+  answered = 0;
   private readonly waiting: PendingRequest[] = [];
   /** The request being answered. */
   private current: PendingRequest | null = null;

@@ -9,6 +9,7 @@ import { httpDate } from '../../core/date.js';
 import type { ResponseHead } from '../../core/response-head.js';
 import { serverResponse } from '../../core/server-responses.js';
 import type { BodyReceiver, ExchangeEvents, Transport } from '../../core/transport.js';
+import type { AcceptorOptions } from '../types.js';
 import type { ConnectionPipeline } from './pipeline.js';
 
 const EMPTY = new Uint8Array(0);
@@ -24,6 +25,7 @@ export interface NodeTransportHost {
   readonly bodyTimeoutMs: number;
   /** A client broke a timeout (logged at info: the client's doing, not the app's). */
   clientTimedOut(message: string): void;
+  readonly options: AcceptorOptions;
 }
 
 /** What this transport caches in `head.wire`: the reason phrase and the flattened headers. */
@@ -211,7 +213,9 @@ export class NodeTransport implements Transport {
 
   /** Whether this response ends the connection; if so, nothing pipelined after it is served. */
   private closes(asked: boolean): boolean {
-    const close = asked || this.host.closing || !this.res.shouldKeepAlive;
+    const budget = this.host.options.maxRequestsPerConnection;
+    const spent = budget > 0 && ++this.pipeline.answered >= budget;
+    const close = asked || spent || this.host.closing || !this.res.shouldKeepAlive;
     if (close) this.pipeline.close();
     return close;
   }

@@ -1,5 +1,5 @@
 /** The uws backend: uWebSockets.js, a native C++ HTTP stack (opt-in). */
-import { DEFAULT_TIMEOUT_BODY, DEFAULT_TIMEOUT_HEAD, DEFAULT_TIMEOUT_KEEP_ALIVE } from '../../spec/constants.js';
+import { DEFAULT_BACKLOG, DEFAULT_LIMIT_REQUEST_FIELDS, DEFAULT_TIMEOUT_BODY, DEFAULT_TIMEOUT_HEAD, DEFAULT_TIMEOUT_KEEP_ALIVE } from '../../spec/constants.js';
 import type { Backend } from '../types.js';
 import { loadUws, UwsAcceptor } from './acceptor.js';
 
@@ -7,6 +7,9 @@ function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!.trim();
 }
+
+/** uWS v20 refuses a head with more header fields than this (its own 431), whatever tsgi's limit. */
+export const UWS_MAX_FIELDS = 98;
 
 export const uws = {
   name: 'uws',
@@ -32,6 +35,8 @@ export const uws = {
     sharedAcceptQueue: false,
     alpn: false,
     requiredClientCerts: false,
+    connectionLimits: false,
+    requestFieldsCap: UWS_MAX_FIELDS,
   },
   async open(options, log) {
     // uWS closes a connection idle for about 10 s, whatever the state; it has no other timers.
@@ -40,6 +45,18 @@ export const uws = {
       throw new Error(
         'uWebSockets.js has one fixed idle timeout (about 10 s) and cannot apply --timeout-keep-alive, ' +
           '--timeout-head or --timeout-body; use --backend llhttp or --backend node to set them',
+      );
+    }
+    if (options.maxRequestsPerConnection !== 0) {
+      throw new Error('uWebSockets.js does not let tsgi count requests per connection (--max-requests-per-connection); use --backend llhttp or --backend node');
+    }
+    if (options.backlog !== DEFAULT_BACKLOG) {
+      throw new Error(`uWebSockets.js always asks for an accept queue of 512 and cannot apply --backlog ${options.backlog}; use --backend llhttp or --backend node`);
+    }
+    if (options.limitRequestFields > UWS_MAX_FIELDS && options.limitRequestFields !== DEFAULT_LIMIT_REQUEST_FIELDS) {
+      throw new Error(
+        `uWebSockets.js answers 431 past ${UWS_MAX_FIELDS} header fields whatever tsgi asks, so --limit-request-fields ` +
+          `${options.limitRequestFields} cannot hold; use at most ${UWS_MAX_FIELDS}, or --backend llhttp or --backend node`,
       );
     }
     if (options.tls?.requestCert === true && options.tls.certReqs === 'required') {
