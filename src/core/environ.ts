@@ -7,8 +7,9 @@
  */
 import { TSGI_VERSION } from '../spec/constants.js';
 import type { Environ, ErrorStream, InputStream } from '../spec/types.js';
-import { newFraming, noteContentLength, noteHost, noteTransferEncoding, resetFraming, type BodyFraming } from './framing.js';
+import { newFraming, noteContentLength, noteForwarding, noteHost, noteTransferEncoding, resetFraming, type BodyFraming } from './framing.js';
 import { decodePath } from './path.js';
+import { resolveForwarding, type ForwardingHeaders, type ProxyTrust } from './proxy.js';
 import type { PeerAddressSource, RequestHead } from './transport.js';
 
 /** Per-server constants copied into every environ. */
@@ -53,7 +54,9 @@ function visitHeader(lowerName: string, value: string): void {
     // A name with '_' would alias a '-' name in the environ (X_User vs X-User), a known header
     // spoofing vector behind proxies that only filter one spelling; such headers are dropped.
     if (lowerName.indexOf('_') !== -1) return;
-    if (lowerName === 'transfer-encoding') noteTransferEncoding(framing, value);
+    const first = lowerName.charCodeAt(0);
+    if (first === 120 /* x */ || first === 102 /* f */) noteForwarding(framing, lowerName, value);
+    else if (lowerName === 'transfer-encoding') noteTransferEncoding(framing, value);
     else if (lowerName === 'host') noteHost(framing, value);
     key = cgiKey(lowerName);
   }
@@ -140,4 +143,32 @@ function lazyEnviron(head: RequestHead, defaults: EnvironDefaults, peer: PeerAdd
   } as unknown as Environ;
   Object.defineProperty(environ, 'REMOTE_ADDR', LAZY_REMOTE_ADDR);
   return environ;
+}
+
+/**
+ * What trusted proxies say about the client (--proxy-headers): REMOTE_ADDR and REMOTE_PORT, the
+ * scheme, HTTP_HOST, SERVER_NAME and SERVER_PORT as the client's side saw them. The forwarding
+ * headers themselves stay in the environ as sent.
+ */
+export function applyForwarding(environ: Environ, headers: ForwardingHeaders, trust: ProxyTrust): void {
+  const peer = environ.REMOTE_ADDR;
+  const view = resolveForwarding(peer, headers, trust);
+  if (view === null) return;
+  if (view.client !== peer) {
+    environ.REMOTE_ADDR = view.client;
+    environ.REMOTE_PORT = view.clientPort === null ? '' : String(view.clientPort);
+  }
+  if (view.scheme !== null) environ['tsgi.url_scheme'] = view.scheme;
+  if (view.host !== null) {
+    environ.HTTP_HOST = view.host;
+    environ.SERVER_NAME = hostName(view.host);
+  }
+  if (view.port !== null) environ.SERVER_PORT = String(view.port);
+}
+
+/** `example.com:8443` → `example.com`, `[::1]:80` → `::1`. */
+export function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
 }

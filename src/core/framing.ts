@@ -13,6 +13,8 @@
  *   codings before chunked that the server would have to decode (501).
  */
 
+import type { ForwardingHeaders } from './proxy.js';
+
 export interface BodyFraming {
   /** Content-Length as a number; -1 when absent. */
   contentLength: number;
@@ -27,14 +29,17 @@ export interface BodyFraming {
   /** Header fields seen, and the most allowed (--limit-request-fields). */
   fields: number;
   readonly fieldLimit: number;
+  /** X-Forwarded-* and Forwarded, when the request carries any (allocated only then). */
+  forwarding: ForwardingHeaders | null;
 }
 
 export function newFraming(fieldLimit: number): BodyFraming {
-  return { contentLength: -1, chunked: false, ambiguous: false, hosts: 0, host: '', codings: '', fields: 0, fieldLimit };
+  return { contentLength: -1, chunked: false, ambiguous: false, hosts: 0, host: '', codings: '', fields: 0, fieldLimit, forwarding: null };
 }
 
 export function resetFraming(framing: BodyFraming): void {
   framing.fields = 0;
+  framing.forwarding = null;
   framing.contentLength = -1;
   framing.chunked = false;
   framing.ambiguous = false;
@@ -51,6 +56,36 @@ export function noteContentLength(framing: BodyFraming, value: string): void {
 export function noteTransferEncoding(framing: BodyFraming, value: string): void {
   framing.chunked = true;
   framing.codings = framing.codings === '' ? value : `${framing.codings}, ${value}`;
+}
+
+/**
+ * Notes a header that may be a forwarding one (`x-forwarded-*`, `forwarded`); called for names
+ * that start with `x` or `f`, so the common headers cost one character test.
+ */
+export function noteForwarding(framing: BodyFraming, lowerName: string, value: string): void {
+  let field: keyof ForwardingHeaders;
+  switch (lowerName) {
+    case 'x-forwarded-for':
+      field = 'forwardedFor';
+      break;
+    case 'x-forwarded-proto':
+      field = 'forwardedProto';
+      break;
+    case 'x-forwarded-host':
+      field = 'forwardedHost';
+      break;
+    case 'x-forwarded-port':
+      field = 'forwardedPort';
+      break;
+    case 'forwarded':
+      field = 'forwarded';
+      break;
+    default:
+      return;
+  }
+  const forwarding = (framing.forwarding ??= { forwardedFor: '', forwardedProto: '', forwardedHost: '', forwardedPort: '', forwarded: '' });
+  const previous = forwarding[field];
+  forwarding[field] = previous === '' ? value : `${previous}, ${value}`;
 }
 
 export function noteHost(framing: BodyFraming, value: string): void {

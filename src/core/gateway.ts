@@ -5,7 +5,8 @@
  */
 import type { GatewayApp, InputMode } from '../spec/types.js';
 import type { Logger } from '../server/logger.js';
-import { buildEnviron, type EnvironDefaults } from './environ.js';
+import { applyForwarding, buildEnviron, type EnvironDefaults } from './environ.js';
+import type { ProxyTrust } from './proxy.js';
 import { framingProblem, hasBody, newFraming, type BodyFraming } from './framing.js';
 import { createErrorStream } from './errors-stream.js';
 import { Exchange } from './exchange.js';
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   debug: boolean;
   /** Most header fields a request may carry (431 beyond). */
   limitRequestFields: number;
+  /** Peers whose forwarding headers are believed (--proxy-headers); null: none are. */
+  proxyTrust: ProxyTrust | null;
   /** `https` when the server speaks TLS. */
   urlScheme: 'http' | 'https';
   multiprocess: boolean;
@@ -61,6 +64,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   private readonly defaults: EnvironDefaults;
   /** Reused by every dispatch: environ building is synchronous. */
   private readonly framing: BodyFraming;
+  private readonly proxyTrust: ProxyTrust | null;
 
   constructor(options: GatewayOptions) {
     this.app = options.app;
@@ -69,6 +73,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     this.debug = options.debug;
     this.inputMode = inputModeOf(options.app);
     this.framing = newFraming(options.limitRequestFields);
+    this.proxyTrust = options.proxyTrust;
     this.defaults = {
       serverName: '',
       serverPort: '',
@@ -88,6 +93,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   dispatch(head: RequestHead, transport: Transport): void {
     const framing = this.framing;
     const environ = buildEnviron(head, this.defaults, framing);
+    if (framing.forwarding !== null && this.proxyTrust !== null) applyForwarding(environ, framing.forwarding, this.proxyTrust);
     const exchange = new Exchange(this, transport, environ, head.method === 'HEAD');
     // The access line is written after the response ended; settle a lazy REMOTE_ADDR first.
     if (this.logger.accessEnabled) void environ.REMOTE_ADDR;

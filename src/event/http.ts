@@ -14,7 +14,7 @@ import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types
 import type { HeaderPair } from '../spec/types.js';
 import { statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
-import { buildHttpScope, newFacts, type RequestFacts } from './scope.js';
+import { applyForwarding, buildHttpScope, newFacts, type RequestFacts } from './scope.js';
 
 const EMPTY = new Uint8Array(0);
 /** Body bytes queued for the app before the socket is paused. */
@@ -47,6 +47,7 @@ export class EventHttpHandler implements RequestHandler {
   dispatch(head: RequestHead, transport: Transport): void {
     const facts = this.facts;
     const scope = buildHttpScope(head, this.runtime.defaults, facts);
+    if (facts.forwarding !== null && this.runtime.proxyTrust !== null) applyForwarding(scope, facts.forwarding, this.runtime.proxyTrust);
     const call = new HttpCall(this.runtime, transport, scope, hasBody(facts));
     const problem = framingProblem(facts, head.protocol);
     if (problem !== null) {

@@ -1,4 +1,5 @@
 /** What every event-app connection needs from its server; one per server, shared. */
+import type { ProxyTrust } from '../core/proxy.js';
 import type { ResponseHeadCache } from '../core/response-head.js';
 import type { Logger } from '../server/logger.js';
 import type { EventApp, Receive, Scope, Send } from '../spec/event-types.js';
@@ -14,6 +15,8 @@ export interface EventRuntime {
   readonly defaults: ScopeDefaults;
   /** Most header fields a request may carry (431 beyond). */
   readonly limitRequestFields: number;
+  /** Peers whose forwarding headers are believed (--proxy-headers); null: none are. */
+  readonly proxyTrust: ProxyTrust | null;
 }
 
 /**

@@ -3,7 +3,9 @@
  * `RequestHead`. Like the environ, each scope comes from one object literal (one hidden class),
  * and on acceptors where the peer address is costly (uWS) `client` is fetched on first read.
  */
-import { newFraming, noteContentLength, noteHost, noteTransferEncoding, resetFraming, type BodyFraming } from '../core/framing.js';
+import { hostName } from '../core/environ.js';
+import { newFraming, noteContentLength, noteForwarding, noteHost, noteTransferEncoding, resetFraming, type BodyFraming } from '../core/framing.js';
+import { resolveForwarding, type ForwardingHeaders, type ProxyTrust } from '../core/proxy.js';
 import { decodePath } from '../core/path.js';
 import type { PeerAddressSource, RequestHead } from '../core/transport.js';
 import type { AsgiInfo, EventHeader, HttpScope, WebSocketScope } from '../spec/event-types.js';
@@ -47,6 +49,9 @@ function visitHeader(lowerName: string, value: string): void {
     noteHost(facts, value);
   } else if (lowerName === 'sec-websocket-protocol') {
     facts.protocols = facts.protocols === '' ? value : `${facts.protocols}, ${value}`;
+  } else {
+    const first = lowerName.charCodeAt(0);
+    if (first === 120 /* x */ || first === 102 /* f */) noteForwarding(facts, lowerName, value);
   }
 }
 
@@ -169,4 +174,21 @@ export function parseSubprotocols(raw: string): string[] {
     if (token !== '') list.push(token);
   }
   return list;
+}
+
+/**
+ * What trusted proxies say about the client (--proxy-headers): `client`, `scheme` (ws/wss for a
+ * websocket) and `server` as the client's side saw them. `headers` stay as sent.
+ */
+export function applyForwarding(scope: HttpScope | WebSocketScope, headers: ForwardingHeaders, trust: ProxyTrust): void {
+  const mutable = scope as { client: [string, number] | null; scheme: string; server: [string, number | null] | null };
+  const peer = mutable.client?.[0] ?? '';
+  const view = resolveForwarding(peer, headers, trust);
+  if (view === null) return;
+  if (view.client !== peer) mutable.client = [view.client, view.clientPort ?? 0];
+  if (view.scheme !== null) mutable.scheme = scope.type === 'websocket' ? (view.scheme === 'https' ? 'wss' : 'ws') : view.scheme;
+  if (view.host !== null || view.port !== null) {
+    const [host, port] = mutable.server ?? ['', null];
+    mutable.server = [view.host === null ? host : hostName(view.host), view.port ?? port];
+  }
 }

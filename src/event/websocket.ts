@@ -8,7 +8,7 @@ import { serverResponse } from '../core/server-responses.js';
 import type { RequestHead } from '../core/transport.js';
 import type { UpgradeHandler, WebSocketUpgrade } from '../core/websocket-transport.js';
 import { callEventApp, type EventRuntime } from './runtime.js';
-import { buildWebSocketScope, newFacts, type RequestFacts } from './scope.js';
+import { applyForwarding, buildWebSocketScope, newFacts, type RequestFacts } from './scope.js';
 import { WebSocketSession } from './websocket-session.js';
 
 export class EventWebSocketHandler implements UpgradeHandler {
@@ -21,6 +21,7 @@ export class EventWebSocketHandler implements UpgradeHandler {
 
   upgrade(head: RequestHead, upgrade: WebSocketUpgrade): void {
     const scope = buildWebSocketScope(head, this.runtime.defaults, this.facts);
+    if (this.facts.forwarding !== null && this.runtime.proxyTrust !== null) applyForwarding(scope, this.facts.forwarding, this.runtime.proxyTrust);
     const problem = framingProblem(this.facts, head.protocol);
     if (problem !== null) {
       // A handshake with a missing, repeated or malformed Host never reaches the app.

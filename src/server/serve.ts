@@ -7,6 +7,7 @@ import { describeTarget, serverAddressOf, type BoundTarget } from '../acceptors/
 import type { BackendName } from '../acceptors/registry.js';
 import type { Handlers } from '../acceptors/types.js';
 import { GatewayHandler } from '../core/gateway.js';
+import { ProxyTrust } from '../core/proxy.js';
 import { ResponseHeadCache } from '../core/response-head.js';
 import { EventHttpHandler } from '../event/http.js';
 import { resolveInterface, type AppInterface } from '../event/interface.js';
@@ -78,6 +79,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   }
   const { backend, acceptor, why, tls } = chosen;
   const scheme = tls ? 'https' : 'http';
+  const proxyTrust = config.proxyHeaders ? ProxyTrust.parse(config.forwardedAllowIps) : null;
   let handlers: Handlers;
   // SERVER_NAME, SERVER_PORT and the scope's `server` name the first listener once it is bound.
   let setServer: (server: [host: string, port: number | null]) => void;
@@ -89,6 +91,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       debug: config.debug,
       urlScheme: scheme,
       limitRequestFields: config.limitRequestFields,
+      proxyTrust,
       multiprocess: false,
     });
     handlers = { request: handler, upgrade: null };
@@ -100,7 +103,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       state: lifespan!.state,
       trailers: backend.traits.trailers,
     };
-    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults, limitRequestFields: config.limitRequestFields };
+    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults, limitRequestFields: config.limitRequestFields, proxyTrust };
     handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
     setServer = (server) => {
       defaults.server = server;

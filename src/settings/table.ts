@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { parseListenTarget } from '../acceptors/listen.js';
 import { BACKENDS } from '../acceptors/registry.js';
 import { CLIENT_CERT_MODES } from '../acceptors/tls.js';
+import { ProxyTrust } from '../core/proxy.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import {
@@ -235,6 +236,23 @@ export const SETTINGS = {
     optional: true,
     default: '',
     help: "OpenSSL cipher list for TLS 1.2 and below (default: Node's).",
+  }),
+  // --- Proxies -------------------------------------------------------------------------------
+  proxyHeaders: flag({
+    section: 'Proxies',
+    default: true,
+    help:
+      'Believe X-Forwarded-For, -Proto, -Host, -Port and RFC 7239 Forwarded from peers in --forwarded-allow-ips: the client, ' +
+      "scheme and host the app sees are the client's side of those proxies (Forwarded wins over X-Forwarded-* when both come). " +
+      'From other peers the headers change nothing.',
+  }),
+  forwardedAllowIps: list({
+    section: 'Proxies',
+    metavar: 'ADDRESS',
+    default: ['127.0.0.1'],
+    envAliases: ['FORWARDED_ALLOW_IPS'],
+    item: (value) => void ProxyTrust.parse([value]),
+    help: "Proxies trusted for --proxy-headers: addresses, CIDR networks (10.0.0.0/8, fd00::/8), '*' for any peer, 'unix:' for unix-socket peers.",
   }),
   // --- Workers --------------------------------------------------------------------------------
   workers: integer({
