@@ -13,6 +13,8 @@ export interface AcceptorOptions {
   unixMode: number;
   /** Serve HTTPS with these; null: plain HTTP. */
   tls: TlsConfig | null;
+  /** Every connection opens with a PROXY protocol header naming the client. */
+  proxyProtocol: boolean;
   /**
    * A listening socket of this process's own with SO_REUSEPORT, rather than (in a worker) the
    * one the cluster module shares. uWebSockets.js always sets it.
@@ -130,6 +132,8 @@ export interface BackendTraits {
   readonly connectionLimits: boolean;
   /** The most header fields the backend's own parser lets through (431 beyond), whatever --limit-request-fields says; null: no cap of its own. */
   readonly requestFieldsCap: number | null;
+  /** --proxy-protocol can be required of every connection; otherwise the backend refuses it at start-up. */
+  readonly proxyProtocol: boolean;
 }
 
 /**

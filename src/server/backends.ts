@@ -24,6 +24,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
     backlog: config.backlog,
     unixMode: parseInt(config.udsMode, 8),
     tls: loadTls(config),
+    proxyProtocol: config.proxyProtocol,
     reusePort: config.reusePort,
     maxHeaderSize: config.maxHeaderSize,
     limitRequestLine: config.limitRequestLine,

@@ -254,6 +254,13 @@ export const SETTINGS = {
     item: (value) => void ProxyTrust.parse([value]),
     help: "Proxies trusted for --proxy-headers: addresses, CIDR networks (10.0.0.0/8, fd00::/8), '*' for any peer, 'unix:' for unix-socket peers.",
   }),
+  proxyProtocol: flag({
+    section: 'Proxies',
+    default: false,
+    help:
+      'Every connection opens with a PROXY protocol header (v1 or v2, from HAProxy or a cloud load balancer) naming the client; ' +
+      'connections without a valid one are closed (llhttp, node). Off, such a header is a malformed request.',
+  }),
   // --- Workers --------------------------------------------------------------------------------
   workers: integer({
     section: 'Workers',

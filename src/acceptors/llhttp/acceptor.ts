@@ -7,6 +7,7 @@ import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { AcceptorBase, waitAtMost } from '../lifecycle.js';
 import { listenOn, type BoundTarget } from '../listen.js';
+import { requireProxyHeader, type PrefaceOptions } from '../proxy-preface.js';
 import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { SocketWebSockets } from '../ws/websockets.js';
@@ -40,7 +41,12 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
   /** A plain TCP server, or a TLS one whose sockets become connections once their handshake is done. */
   private createServer(): net.Server {
     const tlsConfig = this.options.tls;
-    if (tlsConfig === null) return net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    if (tlsConfig === null) {
+      const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+      // Plain sockets become connections at once, the bytes after the header parsed first.
+      if (this.options.proxyProtocol) requireProxyHeader(server, { ...this.prefaceOptions(), deliver: (socket, rest) => this.onConnection(socket, rest) });
+      return server;
+    }
     const server = tls.createServer(
       // A handshake is part of the head: a client that trickles it is cut like a slow head.
       { ...nodeTlsOptions(tlsConfig), noDelay: true, handshakeTimeout: this.options.timeouts.head * 1000 },
@@ -61,7 +67,13 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       this.log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
     });
+    // The header comes before the TLS handshake: read first, then TLS takes the socket.
+    if (this.options.proxyProtocol) requireProxyHeader(server, this.prefaceOptions());
     return server;
+  }
+
+  private prefaceOptions(): PrefaceOptions {
+    return { timeoutMs: this.options.timeouts.head * 1000, log: this.log, pending: this.unready };
   }
 
   get webSockets(): boolean {
@@ -89,12 +101,12 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     return bound;
   }
 
-  private onConnection(socket: Socket): void {
+  private onConnection(socket: Socket, preread: Buffer | null = null): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    this.connections.add(new Connection(this, socket));
+    this.connections.add(new Connection(this, socket, preread));
   }
 
   // --- ConnectionHost -------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 import type { Socket } from 'node:net';
 import type { BodyChunk } from '../../spec/types.js';
 import { parseErrorRefusal, refusal } from '../http1.js';
+import { proxiedPeer } from '../proxy-preface.js';
 import type { AcceptorOptions } from '../types.js';
 import type { LlhttpBinding, ParseError } from './binding.js';
 import { acquireParser, armMessageComplete, releaseParser, type OwnedParser } from './parsers.js';
@@ -133,12 +134,16 @@ export class Connection implements BodyAccounting, OutputOwner {
   private headStartedAt = 0;
   private lastBodyAt = 0;
 
+  /** `preread`: bytes already read from the socket (after a PROXY header), parsed first. */
   constructor(
     private readonly host: ConnectionHost,
     readonly socket: Socket,
+    preread: Buffer | null = null,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
+    const proxied = host.options.proxyProtocol ? proxiedPeer(socket) : undefined;
+    this.remoteAddress = proxied?.address ?? socket.remoteAddress ?? '';
+    const port = proxied?.port ?? socket.remotePort;
+    this.remotePort = port === undefined ? '' : String(port);
     this.idleSince = host.clock;
     this.output = new Output(socket, this);
     const parser = acquireParser(host.binding, host.options.maxHeaderSize);
@@ -160,6 +165,7 @@ export class Connection implements BodyAccounting, OutputOwner {
       this.handle = null;
       socket.on('data', onSocketData);
     }
+    if (preread !== null && preread.byteLength > 0) this.onData(preread);
   }
 
   // --- the parser's callbacks (via the functions at the end of this file) --------------------

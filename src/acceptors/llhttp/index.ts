@@ -28,6 +28,7 @@ export const llhttp = {
     requiredClientCerts: true,
     connectionLimits: true,
     requestFieldsCap: null,
+    proxyProtocol: true,
   },
   async open(options, log) {
     return new LlhttpAcceptor(loadLlhttp(), options, log);

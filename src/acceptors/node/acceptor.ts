@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { parseErrorRefusal, refusal } from '../http1.js';
 import { AcceptorBase } from '../lifecycle.js';
 import { listenOn, type BoundTarget } from '../listen.js';
+import { requireProxyHeader } from '../proxy-preface.js';
 import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
@@ -22,6 +23,8 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
   private readonly servers: http.Server[] = [];
   private webSockets: SocketWebSockets | null = null;
   private readonly head = new NodeHead();
+  /** Sockets still reading their PROXY header (--proxy-protocol). */
+  private readonly unready = new Set<Socket>();
   private serverClosed: Promise<void> = Promise.resolve();
 
   constructor(options: AcceptorOptions, log: AcceptorLog) {
@@ -70,6 +73,8 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     // over the limit gets its 413 without the client ever sending it.
     server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, true));
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    // The header comes first (before TLS too): read it, then the server's own handling runs.
+    if (this.options.proxyProtocol) requireProxyHeader(server, { timeoutMs: head * 1000, log: this.log, pending: this.unready });
     const sockets = this.webSockets;
     if (sockets !== null) {
       // Without an 'upgrade' listener Node serves upgrade requests as plain requests.
@@ -153,6 +158,7 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     const remaining = deadline - Date.now();
     if (remaining > 0) await Promise.race([this.serverClosed, delay(remaining)]);
     for (const server of this.servers) server.closeAllConnections();
+    for (const socket of [...this.unready]) socket.destroy();
     this.webSockets?.cut();
     await this.serverClosed;
   }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { HeaderVisitor, RequestHead } from '../../core/transport.js';
+import { proxiedPeer } from '../proxy-preface.js';
 import { splitTarget } from '../target.js';
 
 export class NodeHead implements RequestHead {
@@ -23,8 +24,10 @@ export class NodeHead implements RequestHead {
     // The core refuses versions other than 1.x (core/framing.ts); a later 1.x is served as 1.1.
     this.protocol = major !== 1 ? `HTTP/${major}.${minor}` : minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
     const socket = req.socket;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
+    const proxied = proxiedPeer(socket);
+    this.remoteAddress = proxied?.address ?? socket.remoteAddress ?? '';
+    const port = proxied?.port ?? socket.remotePort;
+    this.remotePort = port === undefined ? '' : String(port);
     this.rawHeaders = req.rawHeaders;
   }
 

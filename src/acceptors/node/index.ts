@@ -25,6 +25,7 @@ export const node = {
     requiredClientCerts: true,
     connectionLimits: true,
     requestFieldsCap: null,
+    proxyProtocol: true,
   },
   async open(options, log) {
     return new NodeAcceptor(options, log);

@@ -37,6 +37,7 @@ export const uws = {
     requiredClientCerts: false,
     connectionLimits: false,
     requestFieldsCap: UWS_MAX_FIELDS,
+    proxyProtocol: false,
   },
   async open(options, log) {
     // uWS closes a connection idle for about 10 s, whatever the state; it has no other timers.
@@ -45,6 +46,11 @@ export const uws = {
       throw new Error(
         'uWebSockets.js has one fixed idle timeout (about 10 s) and cannot apply --timeout-keep-alive, ' +
           '--timeout-head or --timeout-body; use --backend llhttp or --backend node to set them',
+      );
+    }
+    if (options.proxyProtocol) {
+      throw new Error(
+        'uWebSockets.js cannot require a PROXY protocol header on every connection (--proxy-protocol); use --backend llhttp or --backend node',
       );
     }
     if (options.maxRequestsPerConnection !== 0) {
