@@ -139,6 +139,11 @@ async function serveHere(appRef: string, resolved: Resolved, hooks: Hooks): Prom
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // logrotate moved the log files: open them again at their paths.
+  process.on('SIGUSR1', () => {
+    server.reopenLogs();
+    server.logger.log('info', 'SIGUSR1: log files reopened');
+  });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => fail(`unexpected error: ${(error as Error).stack ?? String(error)}`, 1));

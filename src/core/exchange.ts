@@ -16,6 +16,8 @@ import { ResponseWire, WireState, type WireOwner } from './wire.js';
 
 export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
   input: RequestInput | null = null;
+  /** When the exchange began (performance.now()), for the access log and metrics. */
+  readonly startedAt: number;
   /** The response on the wire: HEAD/204/304, Content-Length, server answers, access log. */
   private readonly wire: ResponseWire;
   private head: ResponseHead | null = null;
@@ -39,7 +41,8 @@ export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
     readonly environ: Environ,
     isHead: boolean,
   ) {
-    this.wire = new ResponseWire(transport, isHead, runtime.logger, this);
+    this.wire = new ResponseWire(transport, isHead, runtime.logger, this, runtime.report);
+    this.startedAt = runtime.report === null ? 0 : performance.now();
   }
 
   get finished(): boolean {
@@ -50,6 +53,22 @@ export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
 
   clientAddress(): string {
     return this.environ.REMOTE_ADDR;
+  }
+
+  clientPort(): string {
+    return this.environ.REMOTE_PORT;
+  }
+
+  requestHeader(lowerName: string): string | undefined {
+    const environ = this.environ;
+    if (lowerName === 'content-type') return environ.CONTENT_TYPE;
+    if (lowerName === 'content-length') return environ.CONTENT_LENGTH;
+    const value = environ[`HTTP_${lowerName.toUpperCase().replace(/-/g, '_')}`];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  get bytesReceived(): number {
+    return this.input?.receivedBytes ?? 0;
   }
 
   get requestMethod(): string {

@@ -6,6 +6,7 @@
 import type { GatewayApp, InputMode } from '../spec/types.js';
 import type { Logger } from '../server/logger.js';
 import { applyForwarding, buildEnviron, type EnvironDefaults } from './environ.js';
+import type { ExchangeReport } from './exchange-report.js';
 import type { ProxyTrust } from './proxy.js';
 import { framingProblem, hasBody, newFraming, type BodyFraming } from './framing.js';
 import { createErrorStream } from './errors-stream.js';
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   limitRequestFields: number;
   /** Peers whose forwarding headers are believed (--proxy-headers); null: none are. */
   proxyTrust: ProxyTrust | null;
+  /** The access log and metrics; null when neither is on. */
+  report: ExchangeReport | null;
   /** `https` when the server speaks TLS. */
   urlScheme: 'http' | 'https';
   multiprocess: boolean;
@@ -38,6 +41,8 @@ export interface GatewayRuntime {
   readonly debug: boolean;
   /** Validated response heads, shared by every exchange of this server. */
   readonly heads: ResponseHeadCache;
+  /** The access log and metrics, told of every exchange's end; null when neither is on. */
+  readonly report: ExchangeReport | null;
 }
 
 /**
@@ -65,6 +70,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
   /** Reused by every dispatch: environ building is synchronous. */
   private readonly framing: BodyFraming;
   private readonly proxyTrust: ProxyTrust | null;
+  readonly report: ExchangeReport | null;
 
   constructor(options: GatewayOptions) {
     this.app = options.app;
@@ -74,6 +80,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     this.inputMode = inputModeOf(options.app);
     this.framing = newFraming(options.limitRequestFields);
     this.proxyTrust = options.proxyTrust;
+    this.report = options.report;
     this.defaults = {
       serverName: '',
       serverPort: '',
@@ -96,7 +103,7 @@ export class GatewayHandler implements RequestHandler, GatewayRuntime {
     if (framing.forwarding !== null && this.proxyTrust !== null) applyForwarding(environ, framing.forwarding, this.proxyTrust);
     const exchange = new Exchange(this, transport, environ, head.method === 'HEAD');
     // The access line is written after the response ended; settle a lazy REMOTE_ADDR first.
-    if (this.logger.accessEnabled) void environ.REMOTE_ADDR;
+    if (this.report !== null) void environ.REMOTE_ADDR;
     const problem = framingProblem(framing, head.protocol);
     if (problem !== null) {
       // Whatever the backend's parser let through (uWS takes the first of several

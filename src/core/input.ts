@@ -40,7 +40,8 @@ export class RequestInput implements InputStream, BodyReceiver {
   /** Chunks received and not yet consumed, oldest first. */
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
-  private receivedBytes = 0;
+  /** Body bytes received so far. */
+  receivedBytes = 0;
   private complete = false;
   private paused = false;
   private failure: Error | null = null;

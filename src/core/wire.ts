@@ -12,21 +12,14 @@
  */
 import type { Logger } from '../server/logger.js';
 import type { BodyChunk, HeaderPair } from '../spec/types.js';
-import { formatAccessFields } from './access-log.js';
+import type { ExchangeReport, ReportedExchange } from './exchange-report.js';
 import type { Refusal } from './framing.js';
 import { isBodiless, type ResponseHead } from './response-head.js';
 import { serverResponse } from './server-responses.js';
 import type { Transport } from './transport.js';
 
 /** What the request's owner (an exchange, an event call) tells the wire about itself. */
-export interface WireOwner {
-  /** The client's address, for the access log. */
-  clientAddress(): string;
-  readonly requestMethod: string;
-  readonly requestRawPath: string;
-  readonly requestQuery: string;
-  /** `HTTP/1.1` or `HTTP/1.0`. */
-  readonly requestProtocol: string;
+export interface WireOwner extends ReportedExchange {
   /** The response is over: sent whole, cut, refused, or the client left. */
   responseOver(): void;
 }
@@ -51,12 +44,15 @@ export class ResponseWire {
   private status = 0;
   /** Body bytes put on the wire. */
   bytes = 0;
+  /** The headers of the response sent, for the access log. */
+  private headers: readonly HeaderPair[] | null = null;
 
   constructor(
     private readonly transport: Transport,
     private readonly isHead: boolean,
     private readonly logger: Logger,
     private readonly owner: WireOwner,
+    private readonly report: ExchangeReport | null,
   ) {}
 
   get done(): boolean {
@@ -85,6 +81,7 @@ export class ResponseWire {
    */
   sendWhole(head: ResponseHead, body: BodyChunk | null, length: number): void {
     this.status = head.statusCode;
+    this.headers = head.headers;
     if (this.sendsNoBody(head)) {
       let announced: number = Announce.None;
       if (!isBodiless(head.statusCode)) announced = head.declaredLength !== -1 ? head.declaredLength : length;
@@ -99,6 +96,7 @@ export class ResponseWire {
   /** Sends status and headers of a body that follows in `writeStream` calls. */
   startStream(head: ResponseHead): void {
     this.status = head.statusCode;
+    this.headers = head.headers;
     this.state = WireState.Streaming;
     this.transport.startStream(head, head.declaredLength);
   }
@@ -138,6 +136,7 @@ export class ResponseWire {
     const response = serverResponse(code, detail);
     const length = response.body.byteLength;
     this.status = code;
+    this.headers = response.head.headers;
     this.bytes = this.isHead ? 0 : length;
     this.transport.sendWhole(response.head, this.isHead ? null : response.body, length, closeConnection);
     this.over();
@@ -147,6 +146,7 @@ export class ResponseWire {
   refuse(refusal: Refusal, label: string): void {
     const response = serverResponse(refusal.status, refusal.reason);
     this.status = refusal.status;
+    this.headers = response.head.headers;
     this.logger.log('info', `${label}: refused: ${refusal.reason}`);
     if (refusal.framingSound === true) this.transport.sendWhole(response.head, response.body, response.body.byteLength, true);
     else this.transport.refuse(response.head, response.body);
@@ -167,21 +167,7 @@ export class ResponseWire {
   private over(): void {
     if (this.state === WireState.Done) return;
     this.state = WireState.Done;
-    const logger = this.logger;
-    if (logger.accessEnabled) {
-      const owner = this.owner;
-      logger.access(
-        formatAccessFields(
-          owner.clientAddress(),
-          owner.requestMethod,
-          owner.requestRawPath,
-          owner.requestQuery,
-          owner.requestProtocol,
-          this.status,
-          this.bytes,
-        ),
-      );
-    }
+    this.report?.ended(this.owner, this.status, this.bytes, this.headers);
     this.owner.responseOver();
   }
 }

@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { HeaderPair } from '../spec/types.js';
+import type { EventHeader } from '../spec/event-types.js';
 import { ProtocolError } from './runtime.js';
 
 function text(part: unknown, where: string): string {
@@ -46,4 +47,11 @@ export function statusLine(status: unknown, origin: string): string {
     statusLines.set(status, line);
   }
   return line;
+}
+
+/** A request header of a scope by lower-case name, repeated ones joined with ', '. */
+export function headerOf(headers: readonly EventHeader[], lowerName: string): string | undefined {
+  let found: string | undefined;
+  for (const [name, value] of headers) if (name === lowerName) found = found === undefined ? value : `${found}, ${value}`;
+  return found;
 }

@@ -12,7 +12,7 @@ import type { BodyReceiver, ExchangeEvents, RequestHandler, RequestHead, Transpo
 import { ResponseWire, type WireOwner } from '../core/wire.js';
 import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types.js';
 import type { HeaderPair } from '../spec/types.js';
-import { statusLine, toHeaderPairs } from './headers.js';
+import { headerOf, statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
 import { applyForwarding, buildHttpScope, newFacts, type RequestFacts } from './scope.js';
 
@@ -56,7 +56,7 @@ export class EventHttpHandler implements RequestHandler {
     }
     // Settle a lazily fetched client address while the response is alive (the access log and
     // an app reading it late both need it).
-    if (this.runtime.logger.accessEnabled) void scope.client;
+    if (this.runtime.report !== null) void scope.client;
     // Read from the start: uWS drops a request whose body arrives after its handler returned
     // without an onData handler, so an app awaiting anything before its first receive() would
     // see http.disconnect. Chunks queue (up to BODY_HIGH_WATER, then the socket pauses) until
@@ -93,6 +93,10 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
 
   readonly receive = (): Promise<ReceiveMessage> => this.onReceive();
   readonly send = (message: SendMessage): Promise<void> => this.onSend(message);
+  /** When the call began (performance.now()), for the access log and metrics. */
+  readonly startedAt: number;
+  /** Request body bytes received. */
+  bytesReceived = 0;
 
   constructor(
     private readonly runtime: EventRuntime,
@@ -102,7 +106,8 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
   ) {
     this.bodyComplete = !hasBody;
     this.bodyDelivered = false;
-    this.wire = new ResponseWire(transport, scope.method === 'HEAD', runtime.logger, this);
+    this.wire = new ResponseWire(transport, scope.method === 'HEAD', runtime.logger, this, runtime.report);
+    this.startedAt = runtime.report === null ? 0 : performance.now();
   }
 
   // --- what the wire needs to know (WireOwner) ------------------------------------------------
@@ -110,6 +115,15 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
   clientAddress(): string {
     const client = this.scope.client;
     return client === null ? '-' : client[0];
+  }
+
+  clientPort(): string {
+    const client = this.scope.client;
+    return client === null || client[1] === 0 ? '' : String(client[1]);
+  }
+
+  requestHeader(lowerName: string): string | undefined {
+    return headerOf(this.scope.headers, lowerName);
   }
 
   get requestMethod(): string {
@@ -184,6 +198,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
     if (chunk.byteLength > 0) {
       this.queue.push(chunk);
       this.queuedBytes += chunk.byteLength;
+      this.bytesReceived += chunk.byteLength;
     }
     if (isLast) this.bodyComplete = true;
     else if (!this.paused && this.queuedBytes >= BODY_HIGH_WATER) {

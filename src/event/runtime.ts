@@ -1,4 +1,5 @@
 /** What every event-app connection needs from its server; one per server, shared. */
+import type { ExchangeReport } from '../core/exchange-report.js';
 import type { ProxyTrust } from '../core/proxy.js';
 import type { ResponseHeadCache } from '../core/response-head.js';
 import type { Logger } from '../server/logger.js';
@@ -17,6 +18,8 @@ export interface EventRuntime {
   readonly limitRequestFields: number;
   /** Peers whose forwarding headers are believed (--proxy-headers); null: none are. */
   readonly proxyTrust: ProxyTrust | null;
+  /** The access log and metrics, told of every exchange's end; null when neither is on. */
+  readonly report: ExchangeReport | null;
 }
 
 /**

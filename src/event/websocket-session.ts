@@ -7,7 +7,8 @@
  * and `websocket.close` takes its place behind them too. At most one handed message waits for
  * drain at a time, so the link never holds much more than `maxBackpressure` plus one message.
  */
-import { formatAccessFields } from '../core/access-log.js';
+import type { ReportedExchange } from '../core/exchange-report.js';
+import { headerOf } from './headers.js';
 import { ResponseHeadError, stackOf } from '../core/response-head.js';
 import { serverResponse } from '../core/server-responses.js';
 import type { WebSocketEvents, WebSocketLink, WebSocketUpgrade } from '../core/websocket-transport.js';
@@ -57,7 +58,7 @@ function isClose(payload: Outgoing['payload']): payload is CloseDecision {
   return typeof payload === 'object' && !(payload instanceof Uint8Array);
 }
 
-export class WebSocketSession implements WebSocketEvents, InboxFlow {
+export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExchange {
   private phase = Phase.Connecting;
   private link: WebSocketLink | null = null;
   private connectDelivered = false;
@@ -76,11 +77,44 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow {
   readonly receive = (): Promise<ReceiveMessage> => this.onReceive();
   readonly send = (message: SendMessage): Promise<void> => this.onSend(message);
 
+  /** When the handshake began (performance.now()), for the access log and metrics. */
+  readonly startedAt: number;
+  readonly requestMethod = 'GET';
+  readonly requestProtocol = 'HTTP/1.1';
+  readonly bytesReceived = 0;
+  /** The handshake was accepted: the open-sessions gauge counts this session until it closes. */
+  private counted = false;
+
   constructor(
     private readonly runtime: EventRuntime,
     private readonly scope: WebSocketScope,
     private readonly upgrade: WebSocketUpgrade,
-  ) {}
+  ) {
+    this.startedAt = runtime.report === null ? 0 : performance.now();
+  }
+
+  // --- what the access log and metrics read (ReportedExchange) ---------------------------------
+
+  clientAddress(): string {
+    return this.scope.client === null ? '-' : this.scope.client[0];
+  }
+
+  clientPort(): string {
+    const client = this.scope.client;
+    return client === null || client[1] === 0 ? '' : String(client[1]);
+  }
+
+  get requestRawPath(): string {
+    return this.scope.raw_path;
+  }
+
+  get requestQuery(): string {
+    return this.scope.query_string;
+  }
+
+  requestHeader(lowerName: string): string | undefined {
+    return headerOf(this.scope.headers, lowerName);
+  }
 
   // --- receive() ------------------------------------------------------------------------------
 
@@ -238,6 +272,10 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow {
     this.phase = Phase.Open;
     this.inbox.canPause = link.pause !== undefined;
     this.logAccess(101, 0);
+    if (this.runtime.report !== null) {
+      this.counted = true;
+      this.runtime.report.webSocketOpened();
+    }
     const waiter = this.openWaiter!;
     this.openWaiter = null;
     waiter.resolve();
@@ -264,6 +302,10 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow {
     if (this.phase === Phase.Closed || this.phase === Phase.Rejected) return;
     this.phase = Phase.Closed;
     this.link = null;
+    if (this.counted) {
+      this.counted = false;
+      this.runtime.report!.webSocketClosed();
+    }
     const openWaiter = this.openWaiter;
     this.openWaiter = null;
     openWaiter?.reject(this.disconnected('websocket.accept'));
@@ -349,12 +391,9 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow {
     );
   }
 
+  /** The handshake's outcome: 101, or the refusal's status and body bytes. */
   private logAccess(status: number, bytes: number): void {
-    const logger = this.runtime.logger;
-    if (!logger.accessEnabled) return;
-    const scope = this.scope;
-    const client = scope.client === null ? '-' : scope.client[0];
-    logger.access(formatAccessFields(client, 'GET', scope.raw_path, scope.query_string, 'HTTP/1.1', status, bytes));
+    this.runtime.report?.ended(this, status, bytes, null);
   }
 
   private label(): string {

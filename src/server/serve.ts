@@ -18,7 +18,9 @@ import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
 import { openBackend } from './backends.js';
 import { resolveConfig, type ServeOptions, type ServerConfig } from './config.js';
+import { ExchangeReport } from '../core/exchange-report.js';
 import { createLogger, type Logger } from './logger.js';
+import { openLogs } from './logs.js';
 
 export interface CloseOptions {
   /**
@@ -50,6 +52,8 @@ export interface Server {
   close(options?: CloseOptions): Promise<void>;
   /** Closes the listening socket only: accepted connections go on being served until close(). */
   stopAccepting(): void;
+  /** Opens --access-logfile and --error-logfile again at their paths (after logrotate moved them: USR1). */
+  reopenLogs(): void;
 }
 
 export async function serve(app: GatewayApp | EventApp, options: ServeOptions = {}): Promise<Server> {
@@ -61,12 +65,9 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   }
   const config = resolveConfig(options);
   const appInterface = resolveInterface(app, config.interface);
-  const logger = createLogger({
-    level: config.logLevel,
-    accessLog: config.accessLog,
-    errorSink: config.errorSink,
-    accessSink: config.accessSink,
-  });
+  const logs = openLogs(config);
+  const logger = createLogger({ level: config.logLevel, errorSink: logs.errorSink });
+  const report = ExchangeReport.create(logs.access, null);
   // Startup runs before anything listens: a failed startup never accepts a connection.
   const lifespan = appInterface === 'event' ? new Lifespan(app as EventApp, config.lifespan, logger) : null;
   if (lifespan !== null) await lifespan.startup();
@@ -92,6 +93,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       urlScheme: scheme,
       limitRequestFields: config.limitRequestFields,
       proxyTrust,
+      report,
       multiprocess: false,
     });
     handlers = { request: handler, upgrade: null };
@@ -103,7 +105,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
       state: lifespan!.state,
       trailers: backend.traits.trailers,
     };
-    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults, limitRequestFields: config.limitRequestFields, proxyTrust };
+    const runtime = { app: app as EventApp, logger, debug: config.debug, heads: new ResponseHeadCache(), defaults, limitRequestFields: config.limitRequestFields, proxyTrust, report };
     handlers = { request: new EventHttpHandler(runtime), upgrade: new EventWebSocketHandler(runtime) };
     setServer = (server) => {
       defaults.server = server;
@@ -135,10 +137,17 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     stopAccepting() {
       acceptor.stopAccepting();
     },
+    reopenLogs() {
+      logs.reopen();
+    },
     close(options: CloseOptions = {}) {
       closing ??= (async () => {
-        await acceptor.close(config.gracefulTimeout * 1000, options.lingerMs ?? 0);
-        if (lifespan !== null) await lifespan.shutdown();
+        try {
+          await acceptor.close(config.gracefulTimeout * 1000, options.lingerMs ?? 0);
+          if (lifespan !== null) await lifespan.shutdown();
+        } finally {
+          logs.close();
+        }
       })();
       return closing;
     },

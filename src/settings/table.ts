@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { parseListenTarget } from '../acceptors/listen.js';
 import { BACKENDS } from '../acceptors/registry.js';
 import { CLIENT_CERT_MODES } from '../acceptors/tls.js';
+import { compileAccessFormat } from '../core/access-log.js';
 import { ProxyTrust } from '../core/proxy.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
@@ -461,7 +462,31 @@ export const SETTINGS = {
   accessLog: flag({
     section: 'Logging',
     default: false,
-    help: 'Write one Common Log Format line per response to stdout.',
+    help: 'Write one line per response (--access-log-format) to --access-logfile, stdout by default.',
+  }),
+  accessLogfile: text({
+    section: 'Logging',
+    metavar: 'PATH|-',
+    optional: true,
+    default: '',
+    help: "Write the access log to this file ('-': stdout); giving it turns the access log on. Reopened on USR1 (logrotate).",
+  }),
+  accessLogFormat: text({
+    section: 'Logging',
+    metavar: 'FORMAT',
+    default: 'common',
+    check: (value) => void compileAccessFormat(value),
+    help:
+      "common, combined (plus Referer and User-Agent), json (one object per line, with duration_ms and pid), or a template of gunicorn's " +
+      'atoms: %(h)s client, %(r)s request line, %(s)s status, %(b)s bytes, %(D)s microseconds, %(a)s user agent, %(p)s pid, ' +
+      '%({header}i)s and %({header}o)s request and response headers, and more (README).',
+  }),
+  errorLogfile: text({
+    section: 'Logging',
+    metavar: 'PATH|-',
+    optional: true,
+    default: '',
+    help: "Write the error log to this file instead of stderr ('-': stderr). Reopened on USR1 (logrotate).",
   }),
   debug: flag({
     section: 'Logging',

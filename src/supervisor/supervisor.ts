@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { clearStaleSocket, formatTarget, listenTargets, type ListenTarget } from '../acceptors/listen.js';
 import { parseAppRef } from '../cli/load-app.js';
+import { openLogSink, type LogSink } from '../server/log-files.js';
 import { createLogger, type Logger } from '../server/logger.js';
 import { callHook, type Hooks, type ReadyInfo } from '../settings/hooks.js';
 import type { Settings } from '../settings/table.js';
@@ -128,6 +129,8 @@ export class Supervisor {
   private ticker: NodeJS.Timeout | null = null;
   private watcher: ReloadWatch | null = null;
   private readonly signalHandlers = new Map<SupervisorSignal, () => void>();
+  /** --error-logfile, when the error log goes to a file this process opened. */
+  private errorLog: LogSink | null = null;
   private resolveReady!: (info: ReadyInfo) => void;
   private rejectReady!: (error: Error) => void;
   private resolveFinished!: (code: number) => void;
@@ -140,7 +143,13 @@ export class Supervisor {
     this.settings = options.settings;
     this.hooks = options.hooks;
     this.target = options.settings.workers;
-    this.logger = createLogger({ level: this.settings.logLevel, accessLog: false, errorSink: options.errorSink });
+    let errorSink = options.errorSink;
+    if (errorSink === undefined) {
+      const file = openLogSink(this.settings.errorLogfile, process.stderr);
+      this.errorLog = file;
+      errorSink = (text) => file.write(text);
+    }
+    this.logger = createLogger({ level: this.settings.logLevel, errorSink });
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -266,8 +275,10 @@ export class Supervisor {
         this.manage();
         return;
       case 'SIGUSR1':
-        // Workers reopen their log files; tsgi's logs go to stdout and stderr, so nothing else is held open.
+        // logrotate moved the files: this process and every worker open them again at their paths.
+        this.errorLog?.reopen();
         for (const child of this.children) child.worker.process.kill('SIGUSR1');
+        this.logger.log('info', 'SIGUSR1: log files reopened');
         return;
     }
   }

@@ -8,6 +8,7 @@ import { installProcessGuards } from '../cli/guards.js';
 import { AppLoadError, loadApp } from '../cli/load-app.js';
 import type { Server } from '../server/serve.js';
 import { serve } from '../server/serve.js';
+import { openLogSink, type LogSink } from '../server/log-files.js';
 import { serverSettingsOf } from '../settings/table.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
@@ -21,9 +22,14 @@ function tell(message: FromWorker): void {
   if (process.connected) process.send!(message);
 }
 
+/** stderr, or --error-logfile once the boot message names it (every process appends to it). */
+let errorLog: LogSink | null = null;
+
 /** Rewrites the logger's `[tsgi] ` prefix so every line names this worker. */
 function workerSink(text: string): void {
-  process.stderr.write(text.startsWith('[tsgi] ') ? prefix + text.slice(7) : text);
+  const line = text.startsWith('[tsgi] ') ? prefix + text.slice(7) : text;
+  if (errorLog === null) process.stderr.write(line);
+  else errorLog.write(line);
 }
 
 function bootFailed(message: string): never {
@@ -35,6 +41,11 @@ function bootFailed(message: string): never {
 }
 
 async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Server> {
+  try {
+    errorLog = openLogSink(message.settings.errorLogfile, process.stderr);
+  } catch (error) {
+    bootFailed((error as Error).message);
+  }
   const watch = RequestWatch.create(message.requestBudget, (served) => tell({ type: 'retire', served }));
   if (message.beatMs > 0) {
     watch.startClock();
@@ -112,7 +123,10 @@ process.on('SIGINT', () => undefined);
 // TERM straight to a worker (a process manager, an operator): the same graceful stop.
 process.on('SIGTERM', () => stop());
 process.on('SIGQUIT', () => process.exit(0));
-// Reopen log files: tsgi writes its logs to stdout and stderr today, so there is nothing to reopen;
-// catching it matters, because Node's default for SIGUSR1 is to start the inspector.
-process.on('SIGUSR1', () => undefined);
+// logrotate moved the log files (the supervisor passes the signal on): open them again. Catching
+// it matters anyway: Node's default for SIGUSR1 is to start the inspector.
+process.on('SIGUSR1', () => {
+  errorLog?.reopen();
+  server?.reopenLogs();
+});
 tell({ type: 'hello' });
