@@ -11,7 +11,8 @@ import { serverResponse } from '../core/server-responses.js';
 import type { RequestHead, Transport } from '../core/transport.js';
 import type { WebSocketUpgrade } from '../core/websocket-transport.js';
 import type { BoundTarget } from './listen.js';
-import type { Acceptor, AcceptorLog, AcceptorOptions, Handlers } from './types.js';
+import type { Server, Socket } from 'node:net';
+import type { Acceptor, AcceptorLog, AcceptorOptions, ConnectionCounter, Handlers } from './types.js';
 
 const NO_BODY = new Uint8Array(0);
 /** What a 503 past --limit-concurrency tells the client to wait, in seconds. */
@@ -25,6 +26,16 @@ export function waitAtMost(ms: number, arm: (wake: () => void) => void): Promise
       clearTimeout(timer);
       resolve();
     });
+  });
+}
+
+/** Tells `counter` of every connection `server` accepts, and of its close (raw TCP sockets, before TLS or a PROXY header). */
+export function countConnections(server: Server, counter: ConnectionCounter | null): void {
+  if (counter === null) return;
+  const closed = (): void => counter.closed();
+  server.on('connection', (socket: Socket) => {
+    counter.opened();
+    socket.once('close', closed);
   });
 }
 

@@ -36,6 +36,13 @@ export interface AcceptorOptions {
   webSocket: WebSocketLimits;
   /** Told of every request's start and end; null when nobody watches (the supervisor's workers do). */
   observer: RequestObserver | null;
+  /** Told of every client connection's open and close (metrics); null when nobody counts. */
+  connectionCounter: ConnectionCounter | null;
+}
+
+export interface ConnectionCounter {
+  opened(): void;
+  closed(): void;
 }
 
 /**
@@ -134,6 +141,8 @@ export interface BackendTraits {
   readonly requestFieldsCap: number | null;
   /** --proxy-protocol can be required of every connection; otherwise the backend refuses it at start-up. */
   readonly proxyProtocol: boolean;
+  /** Client connections can be counted as they open and close (the connections_open metric); otherwise the metric is left out. */
+  readonly countsConnections: boolean;
 }
 
 /**

@@ -87,7 +87,11 @@ async function main(argv: readonly string[]): Promise<void> {
       },
       handleSignals: true,
     });
-    await supervisor.start();
+    try {
+      await supervisor.start();
+    } catch (error) {
+      fail((error as Error).message, 1);
+    }
     process.exit(await supervisor.finished);
   }
   await serveHere(appRef, resolved, hooks);

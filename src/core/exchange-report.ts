@@ -43,6 +43,11 @@ export class ExchangeReport {
     return access === null && metrics === null ? null : new ExchangeReport(access, metrics);
   }
 
+  /** An exchange began (the in-flight gauge); every one that begins ends through `ended`. */
+  started(): void {
+    this.metrics?.requestStarted();
+  }
+
   /** An exchange ended: `status` 0 when none was sent, `headers` those of the response sent (if any). */
   ended(exchange: ReportedExchange, status: number, bytes: number, headers: readonly HeaderPair[] | null): void {
     const durationMs = performance.now() - exchange.startedAt;

@@ -43,6 +43,7 @@ export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
   ) {
     this.wire = new ResponseWire(transport, isHead, runtime.logger, this, runtime.report);
     this.startedAt = runtime.report === null ? 0 : performance.now();
+    runtime.report?.started();
   }
 
   get finished(): boolean {

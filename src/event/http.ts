@@ -108,6 +108,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
     this.bodyDelivered = false;
     this.wire = new ResponseWire(transport, scope.method === 'HEAD', runtime.logger, this, runtime.report);
     this.startedAt = runtime.report === null ? 0 : performance.now();
+    runtime.report?.started();
   }
 
   // --- what the wire needs to know (WireOwner) ------------------------------------------------

@@ -84,6 +84,8 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExc
   readonly bytesReceived = 0;
   /** The handshake was accepted: the open-sessions gauge counts this session until it closes. */
   private counted = false;
+  /** The handshake's outcome was reported (access log, metrics). */
+  private reported = false;
 
   constructor(
     private readonly runtime: EventRuntime,
@@ -91,6 +93,7 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExc
     private readonly upgrade: WebSocketUpgrade,
   ) {
     this.startedAt = runtime.report === null ? 0 : performance.now();
+    runtime.report?.started();
   }
 
   // --- what the access log and metrics read (ReportedExchange) ---------------------------------
@@ -302,6 +305,8 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExc
     if (this.phase === Phase.Closed || this.phase === Phase.Rejected) return;
     this.phase = Phase.Closed;
     this.link = null;
+    // A client that left before the app decided: the handshake ends without a status.
+    this.logAccess(0, 0);
     if (this.counted) {
       this.counted = false;
       this.runtime.report!.webSocketClosed();
@@ -391,8 +396,10 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExc
     );
   }
 
-  /** The handshake's outcome: 101, or the refusal's status and body bytes. */
+  /** The handshake's outcome: 101, or the refusal's status and body bytes (0: the client left first). Once. */
   private logAccess(status: number, bytes: number): void {
+    if (this.reported) return;
+    this.reported = true;
     this.runtime.report?.ended(this, status, bytes, null);
   }
 

@@ -5,7 +5,7 @@
 import { BACKENDS, findBackend, type BackendName } from '../acceptors/registry.js';
 import { listenTargets } from '../acceptors/listen.js';
 import { loadTls } from '../acceptors/tls.js';
-import type { Acceptor, AcceptorOptions, Backend } from '../acceptors/types.js';
+import type { Acceptor, AcceptorOptions, Backend, ConnectionCounter } from '../acceptors/types.js';
 import type { BackendChoice, ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -18,7 +18,12 @@ export interface ChosenBackend {
   tls: boolean;
 }
 
-export async function openBackend(choice: BackendChoice, config: ServerConfig, logger: Logger): Promise<ChosenBackend> {
+export async function openBackend(
+  choice: BackendChoice,
+  config: ServerConfig,
+  logger: Logger,
+  connectionCounter: ConnectionCounter | null,
+): Promise<ChosenBackend> {
   const options: AcceptorOptions = {
     listeners: listenTargets(config),
     backlog: config.backlog,
@@ -39,6 +44,7 @@ export async function openBackend(choice: BackendChoice, config: ServerConfig, l
       maxBackpressure: config.wsMaxBackpressure,
     },
     observer: config.observer,
+    connectionCounter,
   };
   const log = {
     internalError: (message: string): void => logger.log('error', message),

@@ -21,6 +21,8 @@ interface Extras {
   accessSink?: ((text: string) => void) | undefined;
   /** Told of every request's start and end (a supervised worker's watchdog and request budget). */
   observer?: RequestObserver | null | undefined;
+  /** Keep metrics without serving them (a supervised worker: its supervisor serves them, summed). */
+  collectMetrics?: boolean | undefined;
 }
 
 /** The server settings of settings/table.ts, by name, each optional; plus the extras. */
@@ -31,9 +33,10 @@ export type ServerConfig = Settings & {
   readonly errorSink: ((text: string) => void) | undefined;
   readonly accessSink: ((text: string) => void) | undefined;
   readonly observer: RequestObserver | null;
+  readonly collectMetrics: boolean;
 };
 
-const EXTRAS = ['errorSink', 'accessSink', 'observer'] as const;
+const EXTRAS = ['errorSink', 'accessSink', 'observer', 'collectMetrics'] as const;
 
 /** Validates `serve()`'s options against the settings table: unknown names and bad values are ConfigErrors. */
 export function resolveConfig(options: ServeOptions = {}): ServerConfig {
@@ -43,5 +46,11 @@ export function resolveConfig(options: ServeOptions = {}): ServerConfig {
     }
   }
   const { values } = resolveSettings([optionEntries(options, EXTRAS)]);
-  return Object.freeze({ ...values, errorSink: options.errorSink, accessSink: options.accessSink, observer: options.observer ?? null });
+  return Object.freeze({
+    ...values,
+    errorSink: options.errorSink,
+    accessSink: options.accessSink,
+    observer: options.observer ?? null,
+    collectMetrics: options.collectMetrics ?? false,
+  });
 }

@@ -3,7 +3,10 @@
  * startup of an event app, listen, and return a handle whose `close()` stops accepting, lets
  * in-flight requests finish and runs the lifespan shutdown.
  */
-import { describeTarget, serverAddressOf, type BoundTarget } from '../acceptors/listen.js';
+import { describeTarget, formatHost, serverAddressOf, type BoundTarget } from '../acceptors/listen.js';
+import type { ConnectionCounter } from '../acceptors/types.js';
+import { parseMetricsBind, startMetricsEndpoint, type MetricsEndpoint } from '../metrics/endpoint.js';
+import { ServerMetrics } from '../metrics/server-metrics.js';
 import type { BackendName } from '../acceptors/registry.js';
 import type { Handlers } from '../acceptors/types.js';
 import { GatewayHandler } from '../core/gateway.js';
@@ -54,6 +57,23 @@ export interface Server {
   stopAccepting(): void;
   /** Opens --access-logfile and --error-logfile again at their paths (after logrotate moved them: USR1). */
   reopenLogs(): void;
+  /** The server's metrics (--metrics-bind, or kept for a supervisor); null when off. */
+  readonly metrics: ServerMetrics | null;
+  /** The port /metrics and /healthz are served on; 0 when not served here. */
+  readonly metricsPort: number;
+}
+
+/** Hands connection events to the metrics once they exist. */
+class ConnectionRelay implements ConnectionCounter {
+  metrics: ServerMetrics | null = null;
+
+  opened(): void {
+    this.metrics?.connectionOpened();
+  }
+
+  closed(): void {
+    this.metrics?.connectionClosed();
+  }
 }
 
 export async function serve(app: GatewayApp | EventApp, options: ServeOptions = {}): Promise<Server> {
@@ -67,18 +87,24 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   const appInterface = resolveInterface(app, config.interface);
   const logs = openLogs(config);
   const logger = createLogger({ level: config.logLevel, errorSink: logs.errorSink });
-  const report = ExchangeReport.create(logs.access, null);
+  const metricsWanted = config.metricsBind !== '' || config.collectMetrics;
+  // The metrics are made once the backend is known (whether it can count connections); the
+  // acceptor is told of connections through this relay, and none arrives before it listens.
+  const connections = metricsWanted ? new ConnectionRelay() : null;
   // Startup runs before anything listens: a failed startup never accepts a connection.
   const lifespan = appInterface === 'event' ? new Lifespan(app as EventApp, config.lifespan, logger) : null;
   if (lifespan !== null) await lifespan.startup();
   let chosen;
   try {
-    chosen = await openBackend(config.backend, config, logger);
+    chosen = await openBackend(config.backend, config, logger, connections);
   } catch (error) {
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
   const { backend, acceptor, why, tls } = chosen;
+  const metrics = metricsWanted ? new ServerMetrics({ countsConnections: backend.traits.countsConnections }) : null;
+  if (connections !== null) connections.metrics = metrics;
+  const report = ExchangeReport.create(logs.access, metrics);
   const scheme = tls ? 'https' : 'http';
   const proxyTrust = config.proxyHeaders ? ProxyTrust.parse(config.forwardedAllowIps) : null;
   let handlers: Handlers;
@@ -112,12 +138,25 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     };
   }
   let listeners: readonly BoundTarget[];
+  let endpoint: MetricsEndpoint | null = null;
+  let draining = false;
   try {
     listeners = await acceptor.listen(handlers, (bound) => setServer(serverAddressOf(bound[0]!)));
+    if (metrics !== null && config.metricsBind !== '') {
+      const { host, port } = parseMetricsBind(config.metricsBind);
+      endpoint = await startMetricsEndpoint(host, port, {
+        metrics: () => metrics.registry.metrics(),
+        contentType: metrics.registry.contentType,
+        healthy: () => !draining,
+      });
+      logger.log('info', `metrics on http://${formatHost(host)}:${endpoint.port}/metrics, health on /healthz`);
+    }
   } catch (error) {
+    await acceptor.close(0).catch(() => undefined);
     await lifespan?.shutdown().catch(() => undefined);
     throw error;
   }
+  metrics?.start();
   logger.log(
     'info',
     `listening on ${listeners.map((target) => describeTarget(target, tls)).join(', ')} with backend ${backend.name} (${backend.label}, ${why}), ` +
@@ -140,12 +179,17 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
     reopenLogs() {
       logs.reopen();
     },
+    metrics,
+    metricsPort: endpoint?.port ?? 0,
     close(options: CloseOptions = {}) {
       closing ??= (async () => {
+        draining = true;
         try {
           await acceptor.close(config.gracefulTimeout * 1000, options.lingerMs ?? 0);
           if (lifespan !== null) await lifespan.shutdown();
         } finally {
+          metrics?.stop();
+          await endpoint?.close();
           logs.close();
         }
       })();

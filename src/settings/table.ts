@@ -12,6 +12,7 @@ import { BACKENDS } from '../acceptors/registry.js';
 import { CLIENT_CERT_MODES } from '../acceptors/tls.js';
 import { compileAccessFormat } from '../core/access-log.js';
 import { ProxyTrust } from '../core/proxy.js';
+import { parseMetricsBind } from '../metrics/endpoint.js';
 import { INTERFACES } from '../event/interface.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import {
@@ -487,6 +488,16 @@ export const SETTINGS = {
     optional: true,
     default: '',
     help: "Write the error log to this file instead of stderr ('-': stderr). Reopened on USR1 (logrotate).",
+  }),
+  metricsBind: text({
+    section: 'Logging',
+    metavar: 'HOST:PORT',
+    optional: true,
+    default: '',
+    check: (value) => void parseMetricsBind(value),
+    help:
+      'Serve Prometheus metrics at /metrics and a health check at /healthz (200 while serving, 503 while draining) on this address, ' +
+      "apart from the app's; with workers the supervisor serves them, summed over its workers.",
   }),
   debug: flag({
     section: 'Logging',

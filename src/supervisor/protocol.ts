@@ -3,6 +3,7 @@
  * do not use it: they come from each worker's watchdog thread through a pipe (watchdog.ts), so
  * they keep coming while the worker's event loop is blocked and can say what it is blocked on.
  */
+import type { RegistryJSON } from '../metrics/aggregate.js';
 import type { Settings } from '../settings/table.js';
 
 /** The worker's stdio slot for its heartbeat pipe (0-2 are stdio, 3 the IPC channel). */
@@ -29,7 +30,9 @@ export type ToWorker =
    * Graceful: finish in flight (up to the graceful timeout), lifespan shutdown, exit 0. `linger`
    * when the service goes on without this worker: idle keep-alive clients get time to move over.
    */
-  | { readonly type: 'stop'; readonly linger: boolean };
+  | { readonly type: 'stop'; readonly linger: boolean }
+  /** Send your metrics registry (--metrics-bind: the supervisor sums every worker's). */
+  | { readonly type: 'metrics'; readonly id: number };
 
 export type FromWorker =
   /** Listening for messages: send the boot message now (earlier ones could be lost). */
@@ -38,7 +41,8 @@ export type FromWorker =
   | { readonly type: 'boot-failed'; readonly message: string }
   | { readonly type: 'stopped-accepting' }
   /** The request budget is spent: start my replacement, then stop me. */
-  | { readonly type: 'retire'; readonly served: number };
+  | { readonly type: 'retire'; readonly served: number }
+  | { readonly type: 'metrics'; readonly id: number; readonly json: RegistryJSON };
 
 /** One heartbeat line: `<stalled ms> <requests in flight> <latest request>`. */
 export interface Heartbeat {

@@ -13,7 +13,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { clearStaleSocket, formatTarget, listenTargets, type ListenTarget } from '../acceptors/listen.js';
 import { parseAppRef } from '../cli/load-app.js';
+import type { RestartReason } from '../metrics/aggregate.js';
 import { openLogSink, type LogSink } from '../server/log-files.js';
+import { MetricsHub } from './metrics-hub.js';
 import { createLogger, type Logger } from '../server/logger.js';
 import { callHook, type Hooks, type ReadyInfo } from '../settings/hooks.js';
 import type { Settings } from '../settings/table.js';
@@ -23,6 +25,10 @@ import { ReloadWatch } from './reloader.js';
 
 /** Exit code when workers cannot boot (gunicorn's WORKER_BOOT_ERROR). */
 export const EXIT_BOOT_FAILED = 3;
+
+/** Why the supervisor stops a worker, when that is a restart the metrics count. */
+const STOP_RECYCLED = 'recycled after --max-requests';
+const STOP_RELOADED = 'replaced by a reload';
 
 /** Settings a reload cannot change: the workers must go on serving the same sockets with the same backend. */
 const FIXED_AT_START = ['host', 'port', 'bind', 'uds', 'fd', 'backend'] as const;
@@ -131,6 +137,8 @@ export class Supervisor {
   private readonly signalHandlers = new Map<SupervisorSignal, () => void>();
   /** --error-logfile, when the error log goes to a file this process opened. */
   private errorLog: LogSink | null = null;
+  /** --metrics-bind: /metrics summed over the workers, and /healthz. */
+  private metrics: MetricsHub | null = null;
   private resolveReady!: (info: ReadyInfo) => void;
   private rejectReady!: (error: Error) => void;
   private resolveFinished!: (code: number) => void;
@@ -181,6 +189,14 @@ export class Supervisor {
     await callHook(this.hooks, 'onStarting', { settings: this.settings, pid: process.pid }, (message) => this.logger.log('error', message));
     this.logger.log('info', `supervisor ${process.pid} starting ${this.target} worker${this.target === 1 ? '' : 's'} for ${this.options.appRef}`);
     this.listeners = await this.fixListeners();
+    if (this.settings.metricsBind !== '') {
+      this.metrics = new MetricsHub(
+        () => [...this.children].filter((child) => child.state === 'serving').map((child) => ({ pid: child.pid, send: (message: ToWorker) => this.send(child, message) })),
+        () => this.stopping === null,
+      );
+      const url = await this.metrics.start(this.settings.metricsBind);
+      this.logger.log('info', `metrics on ${url}/metrics, health on /healthz`);
+    }
     if (this.settings.reload) this.startWatching();
     this.ticker = setInterval(() => this.enqueue({ kind: 'tick' }), this.tickMs());
     this.manage();
@@ -301,8 +317,9 @@ export class Supervisor {
       case 'ready':
         child.state = 'serving';
         this.bootFailures = 0;
+        this.metrics?.setWorkers(this.children.size);
         this.logger.log('info', `worker ${child.pid} serving with backend ${message.backend}`);
-        if (child.replaces !== null && child.replaces.stopReason === null) this.stopChild(child.replaces, 'recycled after --max-requests');
+        if (child.replaces !== null && child.replaces.stopReason === null) this.stopChild(child.replaces, STOP_RECYCLED);
         if (this.stopping !== null) this.stopChild(child, 'the supervisor is stopping');
         else if (child.generation !== this.generation && child.generation !== this.reload?.generation) this.stopChild(child, 'superseded');
         await this.progress();
@@ -311,6 +328,9 @@ export class Supervisor {
       case 'stopped-accepting':
         child.acceptingStopped = true;
         await this.progress();
+        return;
+      case 'metrics':
+        this.metrics?.answered(message.id, message.json);
         return;
       case 'retire':
         if (child.stopReason !== null || child.retiring) return;
@@ -323,6 +343,13 @@ export class Supervisor {
 
   private async onExit(child: Child, code: number | null, signal: string | null): Promise<void> {
     this.children.delete(child);
+    const metrics = this.metrics;
+    if (metrics !== null) {
+      await metrics.workerGone(child.pid);
+      const restart = restartReason(child);
+      if (restart !== null && this.stopping === null) metrics.workerRestarted(restart);
+      metrics.setWorkers(this.children.size);
+    }
     if (child.killTimer !== null) clearTimeout(child.killTimer);
     const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
     let reason: string;
@@ -575,7 +602,7 @@ export class Supervisor {
     if (reload.deadline !== null) clearTimeout(reload.deadline);
     this.generation = reload.generation;
     this.reload = null;
-    for (const child of old) this.stopChild(child, 'replaced by a reload');
+    for (const child of old) this.stopChild(child, STOP_RELOADED);
     const info = this.readyInfo();
     this.logger.log('info', `reloaded: workers ${info.workers.join(', ')} serve; the old ones finish their requests`);
     await callHook(this.hooks, 'onReload', info, (message) => this.logger.log('error', message));
@@ -633,6 +660,7 @@ export class Supervisor {
 
   private async finish(): Promise<void> {
     if (this.ticker !== null) clearInterval(this.ticker);
+    await this.metrics?.close();
     this.watcher?.close();
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
     removePidFile(this.settings.pid);
@@ -641,6 +669,15 @@ export class Supervisor {
     this.logger.log('info', `supervisor ${process.pid} exiting (${this.exitCode})`);
     this.resolveFinished(this.exitCode);
   }
+}
+
+/** Why a worker that exited counts as restarted (tsgi_worker_restarts_total), or null when it was simply stopped. */
+function restartReason(child: Child): RestartReason | null {
+  if (child.timedOut) return 'timeout';
+  if (child.stopReason === STOP_RECYCLED) return 'max_requests';
+  if (child.stopReason === STOP_RELOADED) return 'reload';
+  if (child.stopReason === null && child.state === 'serving') return 'crash';
+  return null;
 }
 
 /** A port the system considers free on `host` now (another process could take it before the workers do). */

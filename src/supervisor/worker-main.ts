@@ -64,6 +64,9 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
       bind: message.listeners,
       uds: '',
       fd: -1,
+      // The supervisor serves the metrics, summed over its workers; each worker only keeps its own.
+      metricsBind: '',
+      collectMetrics: message.settings.metricsBind !== '',
       errorSink: workerSink,
       observer: message.requestBudget > 0 || message.beatMs > 0 ? watch : null,
     });
@@ -114,6 +117,9 @@ process.on('message', (message: ToWorker) => {
       break;
     case 'stop':
       stop(message.linger);
+      break;
+    case 'metrics':
+      void server?.metrics?.registry.getMetricsAsJSON().then((json) => tell({ type: 'metrics', id: message.id, json }));
       break;
   }
 });

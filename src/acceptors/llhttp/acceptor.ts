@@ -5,7 +5,7 @@
  */
 import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
-import { AcceptorBase, waitAtMost } from '../lifecycle.js';
+import { AcceptorBase, countConnections, waitAtMost } from '../lifecycle.js';
 import { listenOn, type BoundTarget } from '../listen.js';
 import { requireProxyHeader, type PrefaceOptions } from '../proxy-preface.js';
 import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
@@ -88,6 +88,7 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     try {
       for (const target of this.options.listeners) {
         const server = this.createServer();
+        countConnections(server, this.options.connectionCounter);
         this.servers.push(server);
         bound.push(await listenOn(server, target, this.options));
       }

@@ -29,6 +29,7 @@ export const llhttp = {
     connectionLimits: true,
     requestFieldsCap: null,
     proxyProtocol: true,
+    countsConnections: true,
   },
   async open(options, log) {
     return new LlhttpAcceptor(loadLlhttp(), options, log);

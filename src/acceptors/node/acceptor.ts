@@ -7,7 +7,7 @@ import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parseErrorRefusal, refusal } from '../http1.js';
-import { AcceptorBase } from '../lifecycle.js';
+import { AcceptorBase, countConnections } from '../lifecycle.js';
 import { listenOn, type BoundTarget } from '../listen.js';
 import { requireProxyHeader } from '../proxy-preface.js';
 import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
@@ -91,6 +91,7 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     try {
       for (const target of this.options.listeners) {
         const server = this.createServer();
+        countConnections(server, this.options.connectionCounter);
         this.servers.push(server);
         bound.push(await listenOn(server, target, this.options));
       }

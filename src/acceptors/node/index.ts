@@ -26,6 +26,7 @@ export const node = {
     connectionLimits: true,
     requestFieldsCap: null,
     proxyProtocol: true,
+    countsConnections: true,
   },
   async open(options, log) {
     return new NodeAcceptor(options, log);

@@ -38,6 +38,7 @@ export const uws = {
     connectionLimits: false,
     requestFieldsCap: UWS_MAX_FIELDS,
     proxyProtocol: false,
+    countsConnections: false,
   },
   async open(options, log) {
     // uWS closes a connection idle for about 10 s, whatever the state; it has no other timers.

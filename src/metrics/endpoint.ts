@@ -1,0 +1,147 @@
+/**
+ * `--metrics-bind HOST:PORT`: a small node:http server apart from the app's, answering
+ * GET/HEAD /metrics (Prometheus text) and GET/HEAD /healthz (`ok` while healthy, 503 `draining`
+ * after). Any other path is 404, any other method on these two 405 with `Allow`.
+ */
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+
+export interface MetricsSource {
+  /** The exposition text: one registry's `metrics()`, or the supervisor's aggregation. */
+  metrics(): Promise<string>;
+  /** The Content-Type of that text (a registry's `contentType`). */
+  contentType: string;
+  /** False once the server drains: /healthz then answers 503. */
+  healthy(): boolean;
+}
+
+export interface MetricsEndpoint {
+  /** The port listened on (the one chosen when asked for 0). */
+  port: number;
+  /** Stops listening, closes idle connections, lets a scrape in progress finish; resolves when all are closed. */
+  close(): Promise<void>;
+}
+
+const ALLOW = 'GET, HEAD';
+/** How long close() lets a scrape in progress finish before cutting its connection. */
+const CLOSE_GRACE_MS = 2000;
+
+/** `host:port`, with brackets around an IPv6 address. */
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The value of `--metrics-bind`: `HOST:PORT`, `[IPV6]:PORT`, or `:PORT` (host 127.0.0.1).
+ * The port is 0–65535 (0 picks a free one).
+ */
+export function parseMetricsBind(value: string): { host: string; port: number } {
+  const fail = (why: string): never => {
+    throw new Error(
+      `the metrics address is HOST:PORT, [IPV6]:PORT or :PORT (e.g. 127.0.0.1:9100, [::1]:9100, :9100)${why}; got ${JSON.stringify(value)}`,
+    );
+  };
+  let host: string;
+  let port: string;
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(value);
+  if (bracketed !== null) {
+    host = bracketed[1]!;
+    port = bracketed[2]!;
+    if (!host.includes(':')) fail(': brackets are for IPv6 addresses');
+  } else if (value.startsWith('[')) {
+    return fail('');
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon === -1) fail('');
+    if (value.indexOf(':') !== colon) fail(': an IPv6 address goes in brackets');
+    host = value.slice(0, colon) || '127.0.0.1';
+    port = value.slice(colon + 1);
+  }
+  if (host === '' || /[\s/[\]]/.test(host)) fail('');
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(': the port is a number from 0 to 65535');
+  return { host, port: Number(port) };
+}
+
+/** Starts listening on host:port; rejects, naming host:port, when it cannot. */
+export function startMetricsEndpoint(host: string, port: number, source: MetricsSource): Promise<MetricsEndpoint> {
+  const where = formatHostPort(host, port);
+  const server = createServer((req, res) => {
+    handle(req, res, source);
+  });
+  // Scrapes are small and quick: do not hold sockets as long as Node's defaults allow.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      reject(new Error(`cannot listen for metrics on ${where}: ${err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    const listening = (): void => {
+      server.off('error', onError);
+      // After listening, a server error (rare: e.g. EMFILE on accept) must not crash the process.
+      server.on('error', () => {});
+      const address = server.address();
+      const actual = typeof address === 'object' && address !== null ? address.port : port;
+      let closing: Promise<void> | null = null;
+      resolve({
+        port: actual,
+        close(): Promise<void> {
+          closing ??= new Promise<void>((done) => {
+            const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+            cut.unref();
+            server.close(() => {
+              clearTimeout(cut);
+              done();
+            });
+            server.closeIdleConnections();
+          });
+          return closing;
+        },
+      });
+    };
+    try {
+      server.listen(port, host, listening);
+    } catch (err) {
+      onError(err as Error); // a port out of range throws at once
+    }
+  });
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, source: MetricsSource): void {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  if (path !== '/metrics' && path !== '/healthz') {
+    send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', ALLOW);
+    send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    return;
+  }
+  if (path === '/healthz') {
+    const healthy = source.healthy();
+    send(res, healthy ? 200 : 503, 'text/plain; charset=utf-8', healthy ? 'ok\n' : 'draining\n');
+    return;
+  }
+  source.metrics().then(
+    (text) => send(res, 200, source.contentType, text),
+    (err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      send(res, 500, 'text/plain; charset=utf-8', `metrics unavailable: ${reason.replace(/[\r\n]+/g, ' ')}\n`);
+    },
+  );
+}
+
+/** The whole response at once; Node leaves out the body of an answer to HEAD. */
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  if (res.destroyed) return;
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
