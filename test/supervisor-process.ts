@@ -104,3 +104,19 @@ export async function freshGet(port: number, path = '/'): Promise<{ status: numb
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(10_000) });
   return { status: response.status, body: await response.text() };
 }
+
+/**
+ * Sends batches of six concurrent requests (each should block the worker that takes it a moment,
+ * so the others go elsewhere) until `workers` different pids have answered; a busy machine may
+ * need more than one batch. Returns the pids seen and how many requests were made.
+ */
+export async function spreadOverWorkers(request: () => Promise<string>, workers = 2, maxBatches = 20): Promise<{ pids: Set<string>; requests: number }> {
+  const pids = new Set<string>();
+  let requests = 0;
+  for (let batch = 0; batch < maxBatches && pids.size < workers; batch++) {
+    const answers = await Promise.all(Array.from({ length: 6 }, request));
+    requests += answers.length;
+    for (const pid of answers) pids.add(pid);
+  }
+  return { pids, requests };
+}

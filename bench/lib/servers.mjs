@@ -26,12 +26,14 @@ export const SERVERS = [
   { name: 'tsgi-uws-event', role: 'tsgi', argv: tsgi('uws', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, uws backend, event app (scope, receive, send)' },
   { name: 'tsgi-node', role: 'tsgi', argv: tsgi('node', SYNC_APP), websocket: false, about: 'tsgi CLI, node backend, plain-function app' },
   { name: 'tsgi-node-event', role: 'tsgi', argv: tsgi('node', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, node backend, event app (scope, receive, send)' },
+  // Named with --servers only (not in the default rounds): what --metrics-bind costs the request path.
+  { name: 'tsgi-llhttp-sync-metrics', role: 'tsgi', extra: true, argv: tsgi('llhttp', SYNC_APP, ['--metrics-bind', '127.0.0.1:0']), websocket: false, about: 'tsgi-llhttp-sync with --metrics-bind' },
   { name: BASELINE, role: 'baseline', argv: (port) => [here('../servers/node-http.mjs'), '--port', String(port)], websocket: true, about: 'http.createServer, bare handler; ws package on /ws' },
   { name: CEILING, role: 'ceiling', argv: (port) => [here('../servers/uws-raw.mjs'), '--port', String(port)], websocket: true, about: 'uWebSockets.js App().any(), bare handler; App().ws() on /ws' },
 ];
 
 export function findServers(names) {
-  if (names === undefined) return SERVERS;
+  if (names === undefined) return SERVERS.filter((server) => server.extra !== true);
   return names.map((name) => {
     const server = SERVERS.find((candidate) => candidate.name === name);
     if (server === undefined) throw new Error(`unknown server ${JSON.stringify(name)}; known: ${SERVERS.map((s) => s.name).join(', ')}`);
