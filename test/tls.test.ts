@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import type { Environ, EventApp, GatewayApp } from '../src/index.js';
 import { makeCerts, type TestCerts } from './certs.js';
 import { describeBackends, startServer, traitsOf, type TestServer } from './helpers.js';
+import { spreadOverWorkers, startSupervised } from './supervisor-process.js';
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -139,4 +140,16 @@ describeBackends('TLS on %s', (backend) => {
     await expect(httpsGet(server.port, '/rogue', { cert: certs.rogueCert, key: certs.rogueKey })).rejects.toThrow();
     expect(await httpsGet(server.port, '/trusted', { cert: certs.clientCert, key: certs.clientKey })).toEqual({ status: 200, body: 'https /trusted' });
   });
+});
+
+it('two supervised workers serve HTTPS from the same certificate', async () => {
+  const supervised = await startSupervised(['--workers', '2', '--certfile', certs.serverCert, '--keyfile', certs.serverKey, 'test/fixtures/worker-app.mjs']);
+  try {
+    expect(supervised.log()).toMatch(/listening on https:\/\/127\.0\.0\.1:\d+/);
+    const { pids } = await spreadOverWorkers(async () => (await httpsGet(supervised.port, '/busy/100')).body);
+    expect(pids.size).toBe(2);
+  } finally {
+    supervised.child.kill('SIGTERM');
+    await supervised.exited;
+  }
 });
