@@ -1,7 +1,6 @@
 /**
  * Access-log formats (src/core/access-log.ts): the presets' exact lines, every gunicorn atom, header
- * atoms, escaping of what the client chose, the errors a bad template gets, and formatAccessFields
- * writing the same CLF line as before.
+ * atoms, escaping of what the client chose, the errors a bad template gets, and the CLF timestamp.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -9,7 +8,6 @@ import {
   type AccessEntry,
   clfTimestamp,
   compileAccessFormat,
-  formatAccessFields,
 } from '../src/core/access-log.js';
 
 // 10 Oct 2000 13:55:36.042 UTC
@@ -309,49 +307,9 @@ describe('errors', () => {
   });
 });
 
-describe('formatAccessFields and clfTimestamp, as before', () => {
+describe('clfTimestamp', () => {
   afterEach(() => {
     vi.useRealTimers();
-  });
-
-  // The CLF writer as it was before the formats, kept here as the reference.
-  function before(
-    remote: string,
-    method: string,
-    rawPath: string,
-    query: string,
-    protocol: string,
-    status: number,
-    bytes: number,
-  ): string {
-    const target = query === '' ? rawPath : `${rawPath}?${query}`;
-    const safeTarget = JSON.stringify(target).slice(1, -1);
-    const statusField = status === 0 ? '-' : String(status);
-    return `${remote} - - [${clfTimestamp()}] "${method} ${safeTarget} ${protocol}" ${statusField} ${bytes}`;
-  }
-
-  const calls: Parameters<typeof formatAccessFields>[] = [
-    ['127.0.0.1', 'GET', '/path', 'q=1', 'HTTP/1.1', 200, 13],
-    ['::1', 'POST', '/upload', '', 'HTTP/1.0', 413, 0],
-    ['-', 'GET', '/ws', '', 'HTTP/1.1', 0, 0],
-    ['', 'HEAD', '/a"b\\c\n', 'x=\u0001', 'HTTP/1.1', 204, 0],
-    ['10.0.0.1', 'DELETE', '/\ud800', '', 'HTTP/1.1', 500, 21],
-  ];
-
-  it.each(calls)('formatAccessFields(%j, %j, %j, %j, %j, %j, %j)', (...args) => {
-    vi.useFakeTimers();
-    vi.setSystemTime(Date.UTC(2026, 10, 21, 7, 21, 39, 500));
-    expect(formatAccessFields(...args)).toBe(before(...args));
-    expect(formatAccessFields(...args)).toContain('[21/Nov/2026:07:21:39 +0000]');
-  });
-
-  it('formatAccessFields is the common preset', () => {
-    vi.useFakeTimers();
-    vi.setSystemTime(START);
-    const e = entry();
-    expect(formatAccessFields(e.remoteAddress, e.method, e.rawPath, e.query, e.protocol, e.status, e.bytes)).toBe(
-      compileAccessFormat('common')(e),
-    );
   });
 
   it('clfTimestamp: today\'s format, right however seconds alternate', () => {

@@ -53,6 +53,102 @@ describeBackends('limits and timeouts on %s', (backend) => {
     expect(calls).toEqual([`/${'a'.repeat(86)}`]);
   });
 
+  const pathApp: GatewayApp = (environ, startResponse) => {
+    startResponse('200 OK', [['Content-Type', 'text/plain']]);
+    return [String(environ.PATH_INFO)];
+  };
+
+  /** A request with `count` header fields in all, Host included. */
+  const withFields = (path: string, count: number): string => {
+    let head = `GET ${path} HTTP/1.1\r\nHost: x\r\n`;
+    for (let i = 1; i < count; i++) head += `X-Field-${i}: ${i}\r\n`;
+    return `${head}\r\n`;
+  };
+
+  it('a request with more header fields than --limit-request-fields gets 431 and the connection closes', async () => {
+    server = await startServer(pathApp, backend, { limitRequestFields: 5 });
+    const ok = await rawRequest(server.port, withFields('/five', 5), 1000);
+    expect(parseResponses(ok.text)[0]!.body).toBe('/five');
+    const result = await rawRequest(server.port, withFields('/six', 6), 3000);
+    const [response] = parseResponses(result.text);
+    expect(response!.status).toBe(431);
+    expect(response!.body).toContain('the request has 6 header fields; this server accepts at most 5');
+    expect(result.closed).toBe(true);
+  });
+
+  it('the default allows 100 header fields (uws: its own 98)', async () => {
+    server = await startServer(pathApp, backend);
+    const cap = traitsOf(backend).requestFieldsCap;
+    const most = cap ?? 100;
+    const ok = await rawRequest(server.port, withFields('/most', most), 1000);
+    expect(parseResponses(ok.text)[0]!.body).toBe('/most');
+    const [over] = parseResponses((await rawRequest(server.port, withFields('/more', most + 1), 3000)).text);
+    expect(over!.status).toBe(431);
+    if (cap !== null) {
+      await expect(startServer(pathApp, backend, { limitRequestFields: 200 })).rejects.toThrow(/answers 431 past 98 header fields whatever tsgi asks/);
+    }
+  });
+
+  it('past --limit-concurrency requests get 503 with Retry-After, and are served again once load drops', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const app: GatewayApp = async (environ, startResponse) => {
+      if (environ.PATH_INFO === '/hold') await gate;
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return [String(environ.PATH_INFO)];
+    };
+    server = await startServer(app, backend, { limitConcurrency: 2, logLevel: 'warning' });
+    const held = [await open(), await open()];
+    for (const conn of held) conn.write(GET('/hold'));
+    // Both are in flight once a third request is refused; ask until the refusal comes.
+    let refused = null;
+    for (let i = 0; i < 50 && refused === null; i++) {
+      const [answer] = parseResponses((await rawRequest(server.port, GET('/third'), 2000)).text);
+      if (answer!.status === 503) refused = answer!;
+      else await delay(20);
+    }
+    expect(refused).not.toBeNull();
+    expect(refused!.header('retry-after')).toEqual(['1']);
+    expect(refused!.header('connection')).toEqual(['close']);
+    expect(refused!.body).toContain('at its limit of requests in flight');
+    expect(server.errors.join('')).toMatch(/answered 503: 2 in flight \(--limit-concurrency\)/);
+    release();
+    for (const conn of held) expect((await conn.read({ timeoutMs: 3000 })).status).toBe(200);
+    const [after] = parseResponses((await rawRequest(server.port, `GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 3000)).text);
+    expect(after!.body).toBe('/after');
+  });
+
+  if (traitsOf(backend).connectionLimits) {
+    it('--max-requests-per-connection closes a keep-alive connection after that many responses', async () => {
+      server = await startServer(pathApp, backend, { maxRequestsPerConnection: 2 });
+      const conn = await open();
+      conn.write(GET('/one'));
+      const first = await conn.read({ timeoutMs: 3000 });
+      expect(first.header('connection')).not.toContain('close');
+      // The second and a third pipelined behind it: the second is the last this connection serves.
+      conn.write(GET('/two') + GET('/three'));
+      const second = await conn.read({ timeoutMs: 3000 });
+      expect(second.body.toString()).toBe('/two');
+      expect(second.header('connection')).toEqual(['close']);
+      await conn.waitFor(() => conn.closed, 3000);
+      expect(conn.pending().toString()).toBe('');
+    });
+
+    it('--backlog sets the listening socket\'s accept queue', async () => {
+      server = await startServer(pathApp, backend, { backlog: 77 });
+      const listing = spawnSync('ss', ['-ltnH', `sport = :${server.port}`], { encoding: 'utf8' });
+      // State Recv-Q Send-Q …: for a listening socket Send-Q is the backlog.
+      expect(listing.stdout.trim().split(/\s+/)[2]).toBe('77');
+    });
+  } else {
+    it('refuses --max-requests-per-connection and --backlog it cannot apply, naming the backends that can', async () => {
+      await expect(startServer(pathApp, backend, { maxRequestsPerConnection: 2 })).rejects.toThrow(
+        /cannot count requests per connection|does not let tsgi count requests per connection.*use --backend llhttp or --backend node/,
+      );
+      await expect(startServer(pathApp, backend, { backlog: 77 })).rejects.toThrow(/cannot apply --backlog 77; use --backend llhttp or --backend node/);
+    });
+  }
+
   if (!traitsOf(backend).timeouts) {
     it('refuses timeouts it cannot apply, naming the backends that can', async () => {
       await expect(startServer(echoApp, backend, { timeoutKeepAlive: 2 })).rejects.toThrow(
@@ -150,116 +246,4 @@ describeBackends('limits and timeouts on %s', (backend) => {
     expect(response.status).toBe(200);
     expect(response.body.toString()).toBe('/steady:12');
   });
-});
-
-describeBackends('production limits on %s', (backend) => {
-  let server: TestServer | null = null;
-  const conns: RawConn[] = [];
-  afterEach(async () => {
-    for (const conn of conns.splice(0)) conn.destroy();
-    await server?.close();
-    server = null;
-  });
-
-  async function open(): Promise<RawConn> {
-    const conn = await RawConn.open(server!.port);
-    conns.push(conn);
-    return conn;
-  }
-
-  const pathApp: GatewayApp = (environ, startResponse) => {
-    startResponse('200 OK', [['Content-Type', 'text/plain']]);
-    return [String(environ.PATH_INFO)];
-  };
-
-  /** A request with `count` header fields in all, Host included. */
-  const withFields = (path: string, count: number): string => {
-    let head = `GET ${path} HTTP/1.1\r\nHost: x\r\n`;
-    for (let i = 1; i < count; i++) head += `X-Field-${i}: ${i}\r\n`;
-    return `${head}\r\n`;
-  };
-
-  it('a request with more header fields than --limit-request-fields gets 431 and the connection closes', async () => {
-    server = await startServer(pathApp, backend, { limitRequestFields: 5 });
-    const ok = await rawRequest(server.port, withFields('/five', 5), 1000);
-    expect(parseResponses(ok.text)[0]!.body).toBe('/five');
-    const result = await rawRequest(server.port, withFields('/six', 6), 3000);
-    const [response] = parseResponses(result.text);
-    expect(response!.status).toBe(431);
-    expect(response!.body).toContain('the request has 6 header fields; this server accepts at most 5');
-    expect(result.closed).toBe(true);
-  });
-
-  it('the default allows 100 header fields (uws: its own 98)', async () => {
-    server = await startServer(pathApp, backend);
-    const cap = traitsOf(backend).requestFieldsCap;
-    const most = cap ?? 100;
-    const ok = await rawRequest(server.port, withFields('/most', most), 1000);
-    expect(parseResponses(ok.text)[0]!.body).toBe('/most');
-    const [over] = parseResponses((await rawRequest(server.port, withFields('/more', most + 1), 3000)).text);
-    expect(over!.status).toBe(431);
-    if (cap !== null) {
-      await expect(startServer(pathApp, backend, { limitRequestFields: 200 })).rejects.toThrow(/answers 431 past 98 header fields whatever tsgi asks/);
-    }
-  });
-
-  it('past --limit-concurrency requests get 503 with Retry-After, and are served again once load drops', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const app: GatewayApp = async (environ, startResponse) => {
-      if (environ.PATH_INFO === '/hold') await gate;
-      startResponse('200 OK', [['Content-Type', 'text/plain']]);
-      return [String(environ.PATH_INFO)];
-    };
-    server = await startServer(app, backend, { limitConcurrency: 2, logLevel: 'warning' });
-    const held = [await open(), await open()];
-    for (const conn of held) conn.write(GET('/hold'));
-    // Both are in flight once a third request is refused; ask until the refusal comes.
-    let refused = null;
-    for (let i = 0; i < 50 && refused === null; i++) {
-      const [answer] = parseResponses((await rawRequest(server.port, GET('/third'), 2000)).text);
-      if (answer!.status === 503) refused = answer!;
-      else await delay(20);
-    }
-    expect(refused).not.toBeNull();
-    expect(refused!.header('retry-after')).toEqual(['1']);
-    expect(refused!.header('connection')).toEqual(['close']);
-    expect(refused!.body).toContain('at its limit of requests in flight');
-    expect(server.errors.join('')).toMatch(/answered 503: 2 in flight \(--limit-concurrency\)/);
-    release();
-    for (const conn of held) expect((await conn.read({ timeoutMs: 3000 })).status).toBe(200);
-    const [after] = parseResponses((await rawRequest(server.port, `GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 3000)).text);
-    expect(after!.body).toBe('/after');
-  });
-
-  if (traitsOf(backend).connectionLimits) {
-    it('--max-requests-per-connection closes a keep-alive connection after that many responses', async () => {
-      server = await startServer(pathApp, backend, { maxRequestsPerConnection: 2 });
-      const conn = await open();
-      conn.write(GET('/one'));
-      const first = await conn.read({ timeoutMs: 3000 });
-      expect(first.header('connection')).not.toContain('close');
-      // The second and a third pipelined behind it: the second is the last this connection serves.
-      conn.write(GET('/two') + GET('/three'));
-      const second = await conn.read({ timeoutMs: 3000 });
-      expect(second.body.toString()).toBe('/two');
-      expect(second.header('connection')).toEqual(['close']);
-      await conn.waitFor(() => conn.closed, 3000);
-      expect(conn.pending().toString()).toBe('');
-    });
-
-    it('--backlog sets the listening socket\'s accept queue', async () => {
-      server = await startServer(pathApp, backend, { backlog: 77 });
-      const listing = spawnSync('ss', ['-ltnH', `sport = :${server.port}`], { encoding: 'utf8' });
-      // State Recv-Q Send-Q …: for a listening socket Send-Q is the backlog.
-      expect(listing.stdout.trim().split(/\s+/)[2]).toBe('77');
-    });
-  } else {
-    it('refuses --max-requests-per-connection and --backlog it cannot apply, naming the backends that can', async () => {
-      await expect(startServer(pathApp, backend, { maxRequestsPerConnection: 2 })).rejects.toThrow(
-        /cannot count requests per connection|does not let tsgi count requests per connection.*use --backend llhttp or --backend node/,
-      );
-      await expect(startServer(pathApp, backend, { backlog: 77 })).rejects.toThrow(/cannot apply --backlog 77; use --backend llhttp or --backend node/);
-    });
-  }
 });

@@ -205,3 +205,27 @@ export function listenTargets(settings: ListenSettings): ListenTarget[] {
   if (targets.length === 0) targets.push({ kind: 'tcp', ...defaults });
   return targets;
 }
+
+/**
+ * One server per target, made by `create` and pushed onto `servers`, each listening in turn; when
+ * one cannot listen, those already listening are closed and the error names the target.
+ */
+export async function listenEach(
+  targets: readonly ListenTarget[],
+  create: () => Server,
+  servers: Server[],
+  options: ListenSocketOptions,
+): Promise<BoundTarget[]> {
+  const bound: BoundTarget[] = [];
+  try {
+    for (const target of targets) {
+      const server = create();
+      servers.push(server);
+      bound.push(await listenOn(server, target, options));
+    }
+  } catch (error) {
+    for (const server of servers) server.close();
+    throw error;
+  }
+  return bound;
+}

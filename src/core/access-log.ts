@@ -263,8 +263,8 @@ function formatterOf(format: string): AccessFormatter {
 }
 
 /**
- * The common line, written out rather than run through the template loop: it is the default and
- * formatAccessFields' line. The same as the template `%(h)s - - %(t)s "%(r)s" %(s)s %(B)s`.
+ * The common line, written out rather than run through the template loop: it is the default.
+ * The same as the template `%(h)s - - %(t)s "%(r)s" %(s)s %(B)s`.
  */
 function commonLine(
   remote: string,
@@ -329,19 +329,4 @@ export function compileAccessFormat(format: string): AccessFormatter {
     default:
       return formatterOf(format);
   }
-}
-
-// --- the CLF line from its parts ---------------------------------------------------------------
-
-/** One CLF line from its parts (gateway environs and event scopes both end up here). */
-export function formatAccessFields(
-  remote: string,
-  method: string,
-  rawPath: string,
-  query: string,
-  protocol: string,
-  status: number,
-  bytes: number,
-): string {
-  return commonLine(remote, method, rawPath, query, protocol, status, bytes, Date.now());
 }

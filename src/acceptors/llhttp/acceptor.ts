@@ -6,7 +6,7 @@
 import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { AcceptorBase, countConnections, waitAtMost } from '../lifecycle.js';
-import { listenOn, type BoundTarget } from '../listen.js';
+import { listenEach, type BoundTarget } from '../listen.js';
 import { requireProxyHeader, type PrefaceOptions } from '../proxy-preface.js';
 import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
@@ -84,18 +84,12 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
     if (webSockets) {
       this.sockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
-    const bound: BoundTarget[] = [];
-    try {
-      for (const target of this.options.listeners) {
-        const server = this.createServer();
-        countConnections(server, this.options.connectionCounter);
-        this.servers.push(server);
-        bound.push(await listenOn(server, target, this.options));
-      }
-    } catch (error) {
-      for (const server of this.servers) server.close();
-      throw error;
-    }
+    const create = (): net.Server => {
+      const server = this.createServer();
+      countConnections(server, this.options.connectionCounter);
+      return server;
+    };
+    const bound = await listenEach(this.options.listeners, create, this.servers, this.options);
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
     onListening(bound);

@@ -8,7 +8,7 @@ import net, { type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parseErrorRefusal, refusal } from '../http1.js';
 import { AcceptorBase, countConnections } from '../lifecycle.js';
-import { listenOn, type BoundTarget } from '../listen.js';
+import { listenEach, type BoundTarget } from '../listen.js';
 import { requireProxyHeader } from '../proxy-preface.js';
 import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
@@ -87,18 +87,12 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
     if (webSockets) {
       this.webSockets = await SocketWebSockets.create(this.options.webSocket, this, (head, upgrade) => this.dispatchUpgrade(head, upgrade));
     }
-    const bound: BoundTarget[] = [];
-    try {
-      for (const target of this.options.listeners) {
-        const server = this.createServer();
-        countConnections(server, this.options.connectionCounter);
-        this.servers.push(server);
-        bound.push(await listenOn(server, target, this.options));
-      }
-    } catch (error) {
-      for (const server of this.servers) server.close();
-      throw error;
-    }
+    const create = (): http.Server => {
+      const server = this.createServer();
+      countConnections(server, this.options.connectionCounter);
+      return server;
+    };
+    const bound = await listenEach(this.options.listeners, create, this.servers, this.options);
     onListening(bound);
     return bound;
   }
