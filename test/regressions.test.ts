@@ -226,6 +226,27 @@ describeBackends('transport regressions on %s', (backend) => {
   });
 
   // 5. node: the unread body stayed paused, so the connection never carried the next request.
+  // 6. llhttp: a connection idle past 200 ms gives its parser back; the parser it took again for
+  // the next request never reported the end of a body, so a POST on a reused keep-alive
+  // connection (nginx's upstream keepalive, browsers) waited for --timeout-body and got 408.
+  it('a POST on a keep-alive connection that sat idle gets its body', async () => {
+    server = await startServer((environ, startResponse) => {
+      const body = environ['tsgi.input'].read();
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return [`got ${Buffer.from(body).toString()}`];
+    }, backend);
+    const conn = await RawConn.open(server.port);
+    cleanups.push(() => conn.destroy());
+    const post = (body: string): string => `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    conn.write(post('abc'));
+    expect((await conn.read({ timeoutMs: 3000 })).body.toString()).toBe('got abc');
+    await delay(600);
+    conn.write(post('defg'));
+    const second = await conn.read({ timeoutMs: 5000 });
+    expect(second.status).toBe(200);
+    expect(second.body.toString()).toBe('got defg');
+  });
+
   it('a keep-alive request after an unread 8 MiB upload is answered', async () => {
     const paths: string[] = [];
     server = await startServer(async (environ, startResponse) => {

@@ -291,6 +291,8 @@ export class Connection implements BodyAccounting, OutputOwner {
       parser = acquireParser(this.host.binding, this.host.options.maxHeaderSize);
       parser.connection = this;
       this.parser = parser;
+      // A pooled parser comes with its message-complete callback off, whatever the last one had.
+      this.messageCompleteArmed = false;
     }
     this.chunk = chunk;
     const result = parser.execute(chunk);
