@@ -159,7 +159,8 @@ export abstract class AcceptorBase implements Acceptor {
    * With `lingerMs`, idle keep-alive connections stay open that long first, while every response
    * says `Connection: close`: a client that is about to reuse one gets an answer and a clean close
    * instead of a reset in mid-request (the race every keep-alive server has when it closes an
-   * idle connection). Workers that are replaced while the service goes on drain this way.
+   * idle connection), and so does one accepted just before the listener closed. The tsgi command
+   * and its workers drain this way whenever they stop gracefully (serve.ts DRAIN_LINGER_MS).
    */
   async close(graceMs: number, lingerMs = 0): Promise<void> {
     const deadline = Date.now() + graceMs;

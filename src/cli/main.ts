@@ -7,7 +7,7 @@
  * 3 when workers cannot boot.
  */
 import { readFileSync } from 'node:fs';
-import { serve, type Server } from '../server/serve.js';
+import { DRAIN_LINGER_MS, serve, type Server } from '../server/serve.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
 import { callHook, type Hooks } from '../settings/hooks.js';
@@ -133,7 +133,7 @@ async function serveHere(appRef: string, resolved: Resolved, hooks: Hooks): Prom
     }
     stopping = true;
     server.logger.log('info', `${signal}: finishing in-flight requests (up to ${settings.gracefulTimeout}s), then exiting`);
-    server.close().then(
+    server.close({ lingerMs: DRAIN_LINGER_MS }).then(
       () => exit(0),
       (error: unknown) => {
         server.logger.log('error', `shutdown failed: ${(error as Error).message}`);

@@ -25,6 +25,14 @@ import { ExchangeReport } from '../core/exchange-report.js';
 import { createLogger, type Logger } from './logger.js';
 import { openLogs } from './logs.js';
 
+/**
+ * How long a server that is stopping (SIGTERM, a reload, a recycled worker) keeps its idle
+ * keep-alive connections, answering whatever comes on them with `Connection: close`: a proxy or
+ * client that reuses one, or a connection accepted just before the listener closed, gets an
+ * answer instead of a reset.
+ */
+export const DRAIN_LINGER_MS = 1000;
+
 export interface CloseOptions {
   /**
    * Keep idle keep-alive connections open this long (ms) before closing them, answering every

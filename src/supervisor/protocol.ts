@@ -27,10 +27,11 @@ export type ToWorker =
   /** Close the listening socket; go on serving accepted connections. */
   | { readonly type: 'stop-accepting' }
   /**
-   * Graceful: finish in flight (up to the graceful timeout), lifespan shutdown, exit 0. `linger`
-   * when the service goes on without this worker: idle keep-alive clients get time to move over.
+   * Graceful: idle keep-alive clients get DRAIN_LINGER_MS to notice (their requests answered with
+   * `Connection: close`), in-flight requests finish (up to the graceful timeout), lifespan
+   * shutdown, exit 0.
    */
-  | { readonly type: 'stop'; readonly linger: boolean }
+  | { readonly type: 'stop' }
   /** Send your metrics registry (--metrics-bind: the supervisor sums every worker's). */
   | { readonly type: 'metrics'; readonly id: number };
 

@@ -488,7 +488,7 @@ export class Supervisor {
       child.worker.process.kill('SIGKILL');
       return;
     }
-    this.send(child, { type: 'stop', linger: this.stopping === null });
+    this.send(child, { type: 'stop' });
     child.killTimer = setTimeout(() => {
       this.logger.log('warning', `worker ${child.pid} did not stop within the graceful timeout; killing it`);
       child.worker.process.kill('SIGKILL');

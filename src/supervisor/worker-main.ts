@@ -7,7 +7,7 @@
 import { installProcessGuards } from '../cli/guards.js';
 import { AppLoadError, loadApp } from '../cli/load-app.js';
 import type { Server } from '../server/serve.js';
-import { serve } from '../server/serve.js';
+import { DRAIN_LINGER_MS, serve } from '../server/serve.js';
 import { openLogSink, type LogSink } from '../server/log-files.js';
 import { serverSettingsOf } from '../settings/table.js';
 import type { EventApp } from '../spec/event-types.js';
@@ -81,14 +81,11 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
 let server: Server | null = null;
 let stopping = false;
 
-/** How long a replaced worker keeps idle keep-alive connections, answering with `Connection: close`. */
-const LINGER_MS = 1000;
-
-function stop(linger = false): void {
+function stop(): void {
   if (stopping) return;
   stopping = true;
   if (server === null) process.exit(0);
-  server.close({ lingerMs: linger ? LINGER_MS : 0 }).then(
+  server.close({ lingerMs: DRAIN_LINGER_MS }).then(
     () => process.exit(0),
     (error: unknown) => {
       server!.logger.log('error', `shutdown failed: ${(error as Error).message}`);
@@ -116,7 +113,7 @@ process.on('message', (message: ToWorker) => {
       tell({ type: 'stopped-accepting' });
       break;
     case 'stop':
-      stop(message.linger);
+      stop();
       break;
     case 'metrics':
       void server?.metrics?.registry.getMetricsAsJSON().then((json) => tell({ type: 'metrics', id: message.id, json }));
