@@ -59,6 +59,11 @@ describe('settings from every source', () => {
     expect(rows.get('port')).toEqual(['8888', 'TSGI_PORT']);
   });
 
+  it('--print-config says a password is set without showing it', async () => {
+    const rows = await printConfig([], { TSGI_KEYFILE_PASSWORD: 'hunter2' });
+    expect(rows.get('keyfilePassword')).toEqual(['"(set)"', 'TSGI_KEYFILE_PASSWORD']);
+  });
+
   it('flags from the environment take 1/0, true/false, yes/no, on/off', async () => {
     const rows = await printConfig([], { TSGI_ACCESS_LOG: 'yes', TSGI_WS_PING: '0' });
     expect(rows.get('accessLog')).toEqual(['true', 'TSGI_ACCESS_LOG']);

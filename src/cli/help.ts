@@ -60,7 +60,10 @@ export function helpText(version: string): string {
 /** One line per setting: name, value, where it came from. */
 export function printConfigText(resolved: Resolved): string {
   const width = Math.max(...SETTING_NAMES.map((name) => name.length));
-  const values = SETTING_NAMES.map((name) => JSON.stringify(resolved.values[name]));
+  const values = SETTING_NAMES.map((name) => {
+    const value = resolved.values[name];
+    return (SETTINGS[name] as Setting).secret === true && value !== '' ? '"(set)"' : JSON.stringify(value);
+  });
   const valueWidth = Math.max(...values.map((value) => value.length));
   return SETTING_NAMES.map((name, i) => `${name.padEnd(width)}  ${values[i]!.padEnd(valueWidth)}  ${resolved.origins[name]}`).join('\n');
 }

@@ -42,6 +42,8 @@ interface Common<T> {
    * is always one process, refuses it.
    */
   readonly processLevel?: boolean;
+  /** A password: --print-config shows that it is set, never its value. */
+  readonly secret?: boolean;
   /** Whether other values leave this setting unused (a foreign variable's bad value is then no error). */
   readonly unusedWhen?: (values: Readonly<Record<string, unknown>>) => boolean;
 }
@@ -214,6 +216,7 @@ export const SETTINGS = {
   }),
   keyfilePassword: text({
     section: 'TLS',
+    secret: true,
     metavar: 'PASSWORD',
     optional: true,
     default: '',
