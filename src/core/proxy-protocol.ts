@@ -13,6 +13,7 @@
  * only allocations are the result and its address strings.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv6 } from './ip-text.js';
 
 export interface ProxyAddresses {
   /** The original client: address (IPv4 dotted, IPv6 in Node's canonical compressed lower-case form as net.Socket.remoteAddress would give, e.g. '2001:db8::1') and port. */
@@ -366,41 +367,3 @@ function readDottedTail(data: Uint8Array, from: number, to: number, out: Uint16A
   }
 }
 
-/**
- * The form libuv's inet_ntop gives, which is what net.Socket.remoteAddress shows: lower-case
- * hex without leading zeros, the longest run of two or more zero words (the first, on a tie) as
- * "::", and "::a.b.c.d" / "::ffff:a.b.c.d" for IPv4-compatible and IPv4-mapped addresses.
- */
-function formatIPv6(w: Uint16Array): string {
-  let runStart = -1;
-  let runLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > runLength) {
-      runStart = i;
-      runLength = j - i;
-    }
-    i = j;
-  }
-  if (runLength < 2) runStart = -1;
-  if (runStart === 0 && (runLength === 6 || (runLength === 5 && w[5] === 0xffff))) {
-    const dotted = `${w[6] >> 8}.${w[6] & 0xff}.${w[7] >> 8}.${w[7] & 0xff}`;
-    return runLength === 6 ? `::${dotted}` : `::ffff:${dotted}`;
-  }
-  let text = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === runStart) {
-      text += '::';
-      i += runLength - 1;
-      continue;
-    }
-    if (i !== 0 && i !== runStart + runLength) text += ':';
-    text += w[i].toString(16);
-  }
-  return text;
-}

@@ -44,6 +44,8 @@
  * compressed, mapped as dotted IPv4); the peer, when it stays the client, is returned as given.
  */
 
+import { formatIPv6 } from './ip-text.js';
+
 /** The accepted forms, for the error of `ProxyTrust.parse`. */
 const ACCEPTED_FORMS =
   "an IPv4 or IPv6 address ('127.0.0.1', '::1'), a CIDR network ('10.0.0.0/8', 'fd00::/8'), " +
@@ -180,32 +182,7 @@ function formatAddress(address: Address): string {
   if (words === null) return formatIPv4(address.v4);
   const groups: number[] = [];
   for (let w = 0; w < 4; w++) groups.push(words[w]! >>> 16, words[w]! & 0xffff);
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  let text = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      text += '::';
-      i += bestLength - 1;
-    } else {
-      if (text !== '' && !text.endsWith(':')) text += ':';
-      text += groups[i]!.toString(16);
-    }
-  }
-  return text;
+  return formatIPv6(groups);
 }
 
 /** A decimal prefix length with no leading zeros, at most `max`, or -1. */
