@@ -26,7 +26,8 @@ export interface EnvironDefaults {
 const cgiKeyCache = new Map<string, string>();
 const CGI_KEY_CACHE_LIMIT = 4096;
 
-function cgiKey(lowerName: string): string {
+/** `x-request-id` → `HTTP_X_REQUEST_ID` (cached: header names repeat from request to request). */
+export function cgiKey(lowerName: string): string {
   let key = cgiKeyCache.get(lowerName);
   if (key === undefined) {
     key = 'HTTP_' + lowerName.toUpperCase().replace(/-/g, '_');

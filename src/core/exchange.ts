@@ -7,6 +7,7 @@
  * out with the first non-empty chunk, or at the end when the body is empty.
  */
 import type { BodyChunk, Closable, Environ, ExcInfo, HeaderPair, WriteFunction } from '../spec/types.js';
+import { cgiKey } from './environ.js';
 import type { GatewayRuntime } from './gateway.js';
 import { RequestInput, type InputOwner } from './input.js';
 import { describe, stackOf, type ResponseHead } from './response-head.js';
@@ -64,7 +65,7 @@ export class Exchange implements ExchangeEvents, InputOwner, WireOwner {
     const environ = this.environ;
     if (lowerName === 'content-type') return environ.CONTENT_TYPE;
     if (lowerName === 'content-length') return environ.CONTENT_LENGTH;
-    const value = environ[`HTTP_${lowerName.toUpperCase().replace(/-/g, '_')}`];
+    const value = environ[cgiKey(lowerName)];
     return typeof value === 'string' ? value : undefined;
   }
 
