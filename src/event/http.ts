@@ -14,7 +14,7 @@ import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types
 import type { HeaderPair } from '../spec/types.js';
 import { headerOf, statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
-import { applyForwarding, buildHttpScope, newFacts, type RequestFacts } from './scope.js';
+import { applyForwarding, buildHttpScope, clientAddressOf, clientPortOf, newFacts, type RequestFacts } from './scope.js';
 
 const EMPTY = new Uint8Array(0);
 /** Body bytes queued for the app before the socket is paused. */
@@ -114,13 +114,11 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
   // --- what the wire needs to know (WireOwner) ------------------------------------------------
 
   clientAddress(): string {
-    const client = this.scope.client;
-    return client === null ? '-' : client[0];
+    return clientAddressOf(this.scope);
   }
 
   clientPort(): string {
-    const client = this.scope.client;
-    return client === null || client[1] === 0 ? '' : String(client[1]);
+    return clientPortOf(this.scope);
   }
 
   requestHeader(lowerName: string): string | undefined {

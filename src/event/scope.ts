@@ -165,6 +165,17 @@ export function buildWebSocketScope(head: RequestHead, defaults: ScopeDefaults, 
   };
 }
 
+/** The client's address as the access log shows it: `-` when the scope names none. */
+export function clientAddressOf(scope: HttpScope | WebSocketScope): string {
+  return scope.client === null ? '-' : scope.client[0];
+}
+
+/** The client's port as the access log shows it: `''` when unknown (port 0). */
+export function clientPortOf(scope: HttpScope | WebSocketScope): string {
+  const client = scope.client;
+  return client === null || client[1] === 0 ? '' : String(client[1]);
+}
+
 /** `Sec-WebSocket-Protocol: a, b` → `['a', 'b']`. */
 export function parseSubprotocols(raw: string): string[] {
   if (raw === '') return [];

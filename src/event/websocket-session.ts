@@ -9,6 +9,7 @@
  */
 import type { ReportedExchange } from '../core/exchange-report.js';
 import { headerOf } from './headers.js';
+import { clientAddressOf, clientPortOf } from './scope.js';
 import { ResponseHeadError, stackOf } from '../core/response-head.js';
 import { serverResponse } from '../core/server-responses.js';
 import type { WebSocketEvents, WebSocketLink, WebSocketUpgrade } from '../core/websocket-transport.js';
@@ -99,12 +100,11 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExc
   // --- what the access log and metrics read (ReportedExchange) ---------------------------------
 
   clientAddress(): string {
-    return this.scope.client === null ? '-' : this.scope.client[0];
+    return clientAddressOf(this.scope);
   }
 
   clientPort(): string {
-    const client = this.scope.client;
-    return client === null || client[1] === 0 ? '' : String(client[1]);
+    return clientPortOf(this.scope);
   }
 
   get requestRawPath(): string {
