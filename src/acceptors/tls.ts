@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import tls, { type TLSSocket, type TlsOptions } from 'node:tls';
+import type { AcceptorLog } from './types.js';
 
 export const CLIENT_CERT_MODES = ['none', 'optional', 'required'] as const;
 export type ClientCertMode = (typeof CLIENT_CERT_MODES)[number];
@@ -85,10 +86,29 @@ export function nodeTlsOptions(config: TlsConfig): TlsOptions {
 }
 
 /**
+ * What every TLS server of tsgi does around its handshakes: a failed one is logged, and a client
+ * whose certificate does not verify under --cert-reqs optional is dropped. `accepted` gets every
+ * other socket once its handshake is done (https servers parse it on their own).
+ */
+export function watchHandshakes(server: tls.Server, config: TlsConfig, log: AcceptorLog, accepted?: (socket: TLSSocket) => void): void {
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (!acceptClientCertificate(socket, config)) {
+      log.info(`${socket.remoteAddress ?? ''}: client certificate refused: ${String(socket.authorizationError)}`);
+      socket.destroy();
+      return;
+    }
+    accepted?.(socket);
+  });
+  server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
+  });
+}
+
+/**
  * With --cert-reqs optional, a client may come without a certificate, but one it presents must
  * verify: Node's tls cannot say that by itself (rejectUnauthorized is all or nothing).
  */
-export function acceptClientCertificate(socket: TLSSocket, config: TlsConfig): boolean {
+function acceptClientCertificate(socket: TLSSocket, config: TlsConfig): boolean {
   if (!config.requestCert || config.certReqs !== 'optional' || socket.authorized) return true;
   const peer = socket.getPeerCertificate();
   return peer === null || Object.keys(peer).length === 0;

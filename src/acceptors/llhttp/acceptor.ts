@@ -4,11 +4,11 @@
  * connection.ts; this file accepts connections, runs the timeout sweep and closes them all.
  */
 import net, { type Socket } from 'node:net';
-import tls, { type TLSSocket } from 'node:tls';
+import tls from 'node:tls';
 import { AcceptorBase, countConnections, waitAtMost } from '../lifecycle.js';
 import { listenEach, type BoundTarget } from '../listen.js';
 import { requireProxyHeader, type PrefaceOptions } from '../proxy-preface.js';
-import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
+import { nodeTlsOptions, watchHandshakes } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { SocketWebSockets } from '../ws/websockets.js';
 import type { LlhttpBinding } from './binding.js';
@@ -47,25 +47,15 @@ export class LlhttpAcceptor extends AcceptorBase implements ConnectionHost {
       if (this.options.proxyProtocol) requireProxyHeader(server, { ...this.prefaceOptions(), deliver: (socket, rest) => this.onConnection(socket, rest) });
       return server;
     }
-    const server = tls.createServer(
-      // A handshake is part of the head: a client that trickles it is cut like a slow head.
-      { ...nodeTlsOptions(tlsConfig), noDelay: true, handshakeTimeout: this.options.timeouts.head * 1000 },
-      (socket: TLSSocket) => {
-        this.unready.delete(socket);
-        if (!acceptClientCertificate(socket, tlsConfig)) {
-          this.log.info(`${socket.remoteAddress ?? ''}: client certificate refused: ${String(socket.authorizationError)}`);
-          socket.destroy();
-          return;
-        }
-        this.onConnection(socket);
-      },
-    );
+    // A handshake is part of the head: a client that trickles it is cut like a slow head.
+    const server = tls.createServer({ ...nodeTlsOptions(tlsConfig), noDelay: true, handshakeTimeout: this.options.timeouts.head * 1000 });
     server.on('connection', (socket: Socket) => {
       this.unready.add(socket);
       socket.once('close', () => this.unready.delete(socket));
     });
-    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      this.log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
+    watchHandshakes(server, tlsConfig, this.log, (socket) => {
+      this.unready.delete(socket);
+      this.onConnection(socket);
     });
     // The header comes before the TLS handshake: read first, then TLS takes the socket.
     if (this.options.proxyProtocol) requireProxyHeader(server, this.prefaceOptions());

@@ -5,12 +5,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { parseErrorRefusal, refusal } from '../http1.js';
 import { AcceptorBase, countConnections } from '../lifecycle.js';
 import { listenEach, type BoundTarget } from '../listen.js';
 import { requireProxyHeader } from '../proxy-preface.js';
-import { acceptClientCertificate, nodeTlsOptions } from '../tls.js';
+import { nodeTlsOptions, watchHandshakes } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { NodeHead } from './head.js';
 import { ConnectionPipeline, type PendingRequest } from './pipeline.js';
@@ -54,16 +53,9 @@ export class NodeAcceptor extends AcceptorBase implements NodeTransportHost {
       server = http.createServer(httpOptions);
     } else {
       // A handshake is part of the head: a client that trickles it is cut like a slow head.
-      server = https.createServer({ ...httpOptions, ...nodeTlsOptions(tlsConfig), handshakeTimeout: head * 1000 });
-      server.on('secureConnection', (socket: TLSSocket) => {
-        if (!acceptClientCertificate(socket, tlsConfig)) {
-          this.log.info(`${socket.remoteAddress ?? ''}: client certificate refused: ${String(socket.authorizationError)}`);
-          socket.destroy();
-        }
-      });
-      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-        this.log.info(`${socket.remoteAddress ?? ''}: TLS handshake failed: ${error.message}`);
-      });
+      const secure = https.createServer({ ...httpOptions, ...nodeTlsOptions(tlsConfig), handshakeTimeout: head * 1000 });
+      watchHandshakes(secure, tlsConfig, this.log);
+      server = secure;
     }
     // Node keeps the first 2000 headers and drops the rest silently; the core counts every one
     // against --limit-request-fields (431), so node must keep them all (the head's size is bounded).
