@@ -5,6 +5,7 @@
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { formatHost, parseHostPort } from '../acceptors/listen.js';
 
 export interface MetricsSource {
   /** The exposition text: one registry's `metrics()`, or the supervisor's aggregation. */
@@ -18,6 +19,8 @@ export interface MetricsSource {
 export interface MetricsEndpoint {
   /** The port listened on (the one chosen when asked for 0). */
   port: number;
+  /** For the log: `metrics on http://HOST:PORT/metrics, health on /healthz`. */
+  description: string;
   /** Stops listening, closes idle connections, lets a scrape in progress finish; resolves when all are closed. */
   close(): Promise<void>;
 }
@@ -26,14 +29,9 @@ const ALLOW = 'GET, HEAD';
 /** How long close() lets a scrape in progress finish before cutting its connection. */
 const CLOSE_GRACE_MS = 2000;
 
-/** `host:port`, with brackets around an IPv6 address. */
-function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /**
- * The value of `--metrics-bind`: `HOST:PORT`, `[IPV6]:PORT`, or `:PORT` (host 127.0.0.1).
- * The port is 0–65535 (0 picks a free one).
+ * The value of `--metrics-bind`: `HOST:PORT`, `[IPV6]:PORT`, or `:PORT` (host 127.0.0.1), read
+ * with the same host:port rules as `--bind`; unlike `--bind` the port is required.
  */
 export function parseMetricsBind(value: string): { host: string; port: number } {
   const fail = (why: string): never => {
@@ -41,30 +39,30 @@ export function parseMetricsBind(value: string): { host: string; port: number } 
       `the metrics address is HOST:PORT, [IPV6]:PORT or :PORT (e.g. 127.0.0.1:9100, [::1]:9100, :9100)${why}; got ${JSON.stringify(value)}`,
     );
   };
-  let host: string;
-  let port: string;
-  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(value);
-  if (bracketed !== null) {
-    host = bracketed[1]!;
-    port = bracketed[2]!;
-    if (!host.includes(':')) fail(': brackets are for IPv6 addresses');
-  } else if (value.startsWith('[')) {
-    return fail('');
-  } else {
-    const colon = value.lastIndexOf(':');
-    if (colon === -1) fail('');
-    if (value.indexOf(':') !== colon) fail(': an IPv6 address goes in brackets');
-    host = value.slice(0, colon) || '127.0.0.1';
-    port = value.slice(colon + 1);
+  let parts: { host: string | null; port: number | null };
+  try {
+    parts = parseHostPort(value);
+  } catch {
+    return fail(value.startsWith('[') ? '' : ': the port is a number from 0 to 65535');
   }
-  if (host === '' || /[\s/[\]]/.test(host)) fail('');
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(': the port is a number from 0 to 65535');
-  return { host, port: Number(port) };
+  const { host, port } = parts;
+  // A bare number is a port to --bind, but the metrics address always names its port after a colon.
+  if (port === null || !value.includes(':')) return fail(!value.startsWith('[') && value.split(':').length > 2 ? ': an IPv6 address goes in brackets' : '');
+  if (value.length - value.lastIndexOf(':') - 1 > 5) return fail(': the port is a number from 0 to 65535');
+  if (value.startsWith('[') && !host!.includes(':')) return fail(': brackets are for IPv6 addresses');
+  if (host !== null && (host === '' || /[\s/[\]]/.test(host))) return fail('');
+  return { host: host ?? '127.0.0.1', port };
+}
+
+/** Parses `bind` (parseMetricsBind) and starts the endpoint there. */
+export function listenForMetrics(bind: string, source: MetricsSource): Promise<MetricsEndpoint> {
+  const { host, port } = parseMetricsBind(bind);
+  return startMetricsEndpoint(host, port, source);
 }
 
 /** Starts listening on host:port; rejects, naming host:port, when it cannot. */
 export function startMetricsEndpoint(host: string, port: number, source: MetricsSource): Promise<MetricsEndpoint> {
-  const where = formatHostPort(host, port);
+  const where = `${formatHost(host)}:${port}`;
   const server = createServer((req, res) => {
     handle(req, res, source);
   });
@@ -86,6 +84,7 @@ export function startMetricsEndpoint(host: string, port: number, source: Metrics
       let closing: Promise<void> | null = null;
       resolve({
         port: actual,
+        description: `metrics on http://${formatHost(host)}:${actual}/metrics, health on /healthz`,
         close(): Promise<void> {
           closing ??= new Promise<void>((done) => {
             const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);

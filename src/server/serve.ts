@@ -3,9 +3,9 @@
  * startup of an event app, listen, and return a handle whose `close()` stops accepting, lets
  * in-flight requests finish and runs the lifespan shutdown.
  */
-import { describeTarget, formatHost, serverAddressOf, type BoundTarget } from '../acceptors/listen.js';
+import { describeTarget, serverAddressOf, type BoundTarget } from '../acceptors/listen.js';
 import type { ConnectionCounter } from '../acceptors/types.js';
-import { parseMetricsBind, startMetricsEndpoint, type MetricsEndpoint } from '../metrics/endpoint.js';
+import { listenForMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
 import { ServerMetrics } from '../metrics/server-metrics.js';
 import type { BackendName } from '../acceptors/registry.js';
 import type { Handlers } from '../acceptors/types.js';
@@ -151,13 +151,12 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   try {
     listeners = await acceptor.listen(handlers, (bound) => setServer(serverAddressOf(bound[0]!)));
     if (metrics !== null && config.metricsBind !== '') {
-      const { host, port } = parseMetricsBind(config.metricsBind);
-      endpoint = await startMetricsEndpoint(host, port, {
+      endpoint = await listenForMetrics(config.metricsBind, {
         metrics: () => metrics.registry.metrics(),
         contentType: metrics.registry.contentType,
         healthy: () => !draining,
       });
-      logger.log('info', `metrics on http://${formatHost(host)}:${endpoint.port}/metrics, health on /healthz`);
+      logger.log('info', endpoint.description);
     }
   } catch (error) {
     await acceptor.close(0).catch(() => undefined);

@@ -6,9 +6,8 @@
  * the last scrape it answered), so counters never go backwards when workers are replaced.
  */
 import { Registry } from 'prom-client';
-import { formatHost } from '../acceptors/listen.js';
 import { aggregateMetrics, retireWorker, supervisorRegistry, type RegistryJSON, type RestartReason } from '../metrics/aggregate.js';
-import { parseMetricsBind, startMetricsEndpoint, type MetricsEndpoint } from '../metrics/endpoint.js';
+import { listenForMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
 import type { ToWorker } from './protocol.js';
 
 /** How long a scrape waits for each worker. */
@@ -34,15 +33,14 @@ export class MetricsHub {
     private readonly healthy: () => boolean,
   ) {}
 
-  /** Listens on `bind`; resolves the URL it serves. */
+  /** Listens on `bind`; resolves the line that says where. */
   async start(bind: string): Promise<string> {
-    const { host, port } = parseMetricsBind(bind);
-    this.endpoint = await startMetricsEndpoint(host, port, {
+    this.endpoint = await listenForMetrics(bind, {
       metrics: () => this.scrape(),
       contentType: Registry.PROMETHEUS_CONTENT_TYPE,
       healthy: this.healthy,
     });
-    return `http://${formatHost(host)}:${this.endpoint.port}`;
+    return this.endpoint.description;
   }
 
   /** A worker's answer to a `metrics` request. */

@@ -194,8 +194,7 @@ export class Supervisor {
         () => [...this.children].filter((child) => child.state === 'serving').map((child) => ({ pid: child.pid, send: (message: ToWorker) => this.send(child, message) })),
         () => this.stopping === null,
       );
-      const url = await this.metrics.start(this.settings.metricsBind);
-      this.logger.log('info', `metrics on ${url}/metrics, health on /healthz`);
+      this.logger.log('info', await this.metrics.start(this.settings.metricsBind));
     }
     if (this.settings.reload) this.startWatching();
     this.ticker = setInterval(() => this.enqueue({ kind: 'tick' }), this.tickMs());
