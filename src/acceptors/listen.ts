@@ -147,13 +147,22 @@ export async function listenOn(server: Server, target: ListenTarget, options: Li
   });
   if (target.kind === 'unix') {
     try {
-      chmodSync(target.path, options.unixMode);
+      setSocketMode(target.path, options.unixMode);
     } catch (error) {
       server.close();
-      throw new Error(`cannot set the mode of ${target.path}: ${(error as Error).message}`);
+      throw error;
     }
   }
   return bound;
+}
+
+/** Gives a unix socket file the permission bits asked for (--uds-mode); throws naming the file. */
+export function setSocketMode(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (error) {
+    throw new Error(`cannot set the mode of ${path}: ${(error as Error).message}`);
+  }
 }
 
 function explain(error: NodeJS.ErrnoException, target: ListenTarget): string {

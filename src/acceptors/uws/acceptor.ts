@@ -6,10 +6,9 @@
  * during `dispatch`; the head object is reused for every request (nothing keeps it).
  */
 import cluster from 'node:cluster';
-import { chmodSync } from 'node:fs';
 import type { HeaderVisitor, PeerAddressSource, RequestHead } from '../../core/transport.js';
 import { AcceptorBase } from '../lifecycle.js';
-import { clearStaleSocket, formatTarget, type BoundTarget, type ListenTarget } from '../listen.js';
+import { clearStaleSocket, formatTarget, setSocketMode, type BoundTarget, type ListenTarget } from '../listen.js';
 import type { TlsConfig } from '../tls.js';
 import type { AcceptorLog, AcceptorOptions } from '../types.js';
 import { UwsTransport, type UwsTransportHost } from './transport.js';
@@ -99,9 +98,9 @@ export class UwsAcceptor extends AcceptorBase implements UwsTransportHost, UwsWe
         this.listenSockets.push(socket);
         if (target.kind === 'unix') {
           try {
-            chmodSync(target.path, this.options.unixMode);
+            setSocketMode(target.path, this.options.unixMode);
           } catch (error) {
-            reject(new Error(`cannot set the mode of ${target.path}: ${(error as Error).message}`));
+            reject(error);
             return;
           }
         }
