@@ -23,7 +23,7 @@ import { openBackend } from './backends.js';
 import { resolveConfig, type ServeOptions, type ServerConfig } from './config.js';
 import { ExchangeReport } from '../core/exchange-report.js';
 import { createLogger, type Logger } from './logger.js';
-import { openLogs } from './logs.js';
+import { openLogs, type ServerLogs } from './logs.js';
 
 /**
  * How long a server that is stopping (SIGTERM, a reload, a recycled worker) keeps its idle
@@ -71,6 +71,12 @@ export interface Server {
   readonly metricsPort: number;
 }
 
+/** A start that failed: the log files it opened are closed, and the error goes on. */
+function abandon(logs: ServerLogs, error: unknown): never {
+  logs.close();
+  throw error;
+}
+
 /** Hands connection events to the metrics once they exist. */
 class ConnectionRelay implements ConnectionCounter {
   metrics: ServerMetrics | null = null;
@@ -101,13 +107,14 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   const connections = metricsWanted ? new ConnectionRelay() : null;
   // Startup runs before anything listens: a failed startup never accepts a connection.
   const lifespan = appInterface === 'event' ? new Lifespan(app as EventApp, config.lifespan, logger) : null;
-  if (lifespan !== null) await lifespan.startup();
+  // A server that does not start closes the log files it opened.
+  if (lifespan !== null) await lifespan.startup().catch((error: unknown) => abandon(logs, error));
   let chosen;
   try {
     chosen = await openBackend(config.backend, config, logger, connections);
   } catch (error) {
     await lifespan?.shutdown().catch(() => undefined);
-    throw error;
+    return abandon(logs, error);
   }
   const { backend, acceptor, why, tls } = chosen;
   const metrics = metricsWanted ? new ServerMetrics({ countsConnections: backend.traits.countsConnections }) : null;
@@ -161,7 +168,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   } catch (error) {
     await acceptor.close(0).catch(() => undefined);
     await lifespan?.shutdown().catch(() => undefined);
-    throw error;
+    return abandon(logs, error);
   }
   metrics?.start();
   logger.log(
