@@ -1,0 +1,69 @@
+/**
+ * Reading request headers from either interface and editing response header lists, the same way
+ * in every middleware. Response headers are `[name, value]` pairs whose names may come in any
+ * case; lookups ignore case.
+ */
+import type { EventHeader, HttpScope, WebSocketScope } from '../../spec/event-types.js';
+import type { Environ, HeaderPair } from '../../spec/types.js';
+
+/** A request header from an environ (`content-type` → CONTENT_TYPE, `x-a` → HTTP_X_A). */
+export function environHeader(environ: Environ, lowerName: string): string | undefined {
+  if (lowerName === 'content-type') return environ.CONTENT_TYPE;
+  if (lowerName === 'content-length') return environ.CONTENT_LENGTH;
+  const value = environ['HTTP_' + lowerName.toUpperCase().replace(/-/g, '_')];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A request header from a scope; repeated headers joined with `, ` as in an environ. */
+export function scopeHeader(scope: HttpScope | WebSocketScope, lowerName: string): string | undefined {
+  let found: string | undefined;
+  for (const [name, value] of scope.headers) {
+    if (name === lowerName) found = found === undefined ? value : `${found}, ${value}`;
+  }
+  return found;
+}
+
+/** The first response header called `name` (any case), or undefined. */
+export function findHeader(headers: Iterable<readonly [string, string]>, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [key, value] of headers) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}
+
+/** `headers` without any header called one of `names` (lower-case). */
+export function withoutHeaders(headers: Iterable<readonly [string, string]>, ...names: string[]): [string, string][] {
+  const drop = new Set(names);
+  const kept: [string, string][] = [];
+  for (const [key, value] of headers) if (!drop.has(key.toLowerCase())) kept.push([key, value]);
+  return kept;
+}
+
+/**
+ * `headers` with `token` in `Vary`: appended to an existing `Vary` unless already listed (or
+ * `*`), else added as a new header.
+ */
+export function withVary(headers: Iterable<readonly [string, string]>, token: string): [string, string][] {
+  const out: [string, string][] = [];
+  let seen = false;
+  const wanted = token.toLowerCase();
+  for (const [key, value] of headers) {
+    if (key.toLowerCase() === 'vary' && !seen) {
+      seen = true;
+      const listed = value.split(',').map((part) => part.trim().toLowerCase());
+      out.push([key, listed.includes(wanted) || listed.includes('*') ? value : value.trim() === '' ? token : `${value}, ${token}`]);
+    } else {
+      out.push([key, value]);
+    }
+  }
+  if (!seen) out.push(['Vary', token]);
+  return out;
+}
+
+/** A header list as mutable pairs (event messages take any iterable of pairs). */
+export function headerList(headers: Iterable<readonly [string, string]> | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  if (headers !== undefined) for (const [key, value] of headers) out.push([key, value]);
+  return out;
+}
+
+export type { EventHeader, HeaderPair };
