@@ -12,3 +12,4 @@ export type { LifespanMode } from './server/config.js';
 export { run, type RunOptions, type Supervision } from './supervisor/run.js';
 export type { Hooks, ServerInfo, ReadyInfo, WorkerExitInfo } from './settings/hooks.js';
 export type { Settings } from './settings/table.js';
+export { gatewayToEvent, eventToGateway, type GatewayToEventOptions } from './bridges/index.js';
