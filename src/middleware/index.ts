@@ -4,3 +4,6 @@
  */
 export { mount, type MountOptions, type MountMapping } from './mount/index.js';
 export { compose, type Wrapper } from './compose/index.js';
+export { cors, type CorsOptions } from './cors/index.js';
+export { trustedHosts } from './trusted-hosts/index.js';
+export { httpsRedirect, type HttpsRedirectOptions } from './https-redirect/index.js';

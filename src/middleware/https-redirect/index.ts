@@ -1,0 +1,2 @@
+export { httpsRedirect } from './https-redirect.js';
+export type { HttpsRedirectOptions, RedirectStatus } from './options.js';

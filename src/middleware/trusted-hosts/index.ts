@@ -1,0 +1,1 @@
+export { trustedHosts, type TrustedHost } from './trusted-hosts.js';
