@@ -7,3 +7,4 @@ export { compose, type Wrapper } from './compose/index.js';
 export { cors, type CorsOptions } from './cors/index.js';
 export { trustedHosts } from './trusted-hosts/index.js';
 export { httpsRedirect, type HttpsRedirectOptions } from './https-redirect/index.js';
+export { staticFiles, type StaticFilesOptions } from './static/index.js';
