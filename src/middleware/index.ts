@@ -8,3 +8,4 @@ export { cors, type CorsOptions } from './cors/index.js';
 export { trustedHosts } from './trusted-hosts/index.js';
 export { httpsRedirect, type HttpsRedirectOptions } from './https-redirect/index.js';
 export { staticFiles, type StaticFilesOptions } from './static/index.js';
+export { validate, ContractViolation, type ValidateOptions } from './validate/index.js';
