@@ -15,7 +15,8 @@ const PAGE = `<!doctype html>
 <form id="form"><input id="text" autocomplete="off" size="60" autofocus> <button>Send</button></form>
 <script>
   const log = document.getElementById('log');
-  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws');
+  // Relative to the page, so the room works wherever the app is mounted (/ws, /chat/ws, …).
+  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + location.pathname.replace(/\/?$/, '/') + 'ws');
   const show = (text) => { const line = document.createElement('div'); line.textContent = text; log.append(line); log.scrollTop = log.scrollHeight; };
   ws.onmessage = (event) => show(event.data);
   ws.onclose = (event) => show('[disconnected: ' + event.code + ']');
@@ -45,7 +46,8 @@ async function lifespan(scope, receive, send) {
 }
 
 async function http(scope, receive, send) {
-  const found = scope.path === '/' && (scope.method === 'GET' || scope.method === 'HEAD');
+  // '' is the mount point itself (/chat under examples/site.mjs).
+  const found = (scope.path === '/' || scope.path === '') && (scope.method === 'GET' || scope.method === 'HEAD');
   await send({
     type: 'http.response.start',
     status: found ? 200 : 404,
