@@ -9,3 +9,4 @@ export { trustedHosts } from './trusted-hosts/index.js';
 export { httpsRedirect, type HttpsRedirectOptions } from './https-redirect/index.js';
 export { staticFiles, type StaticFilesOptions } from './static/index.js';
 export { validate, ContractViolation, type ValidateOptions } from './validate/index.js';
+export { compress, type CompressOptions } from './compress/index.js';
