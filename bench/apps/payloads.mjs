@@ -1,5 +1,8 @@
 // The bodies every benchmark server sends, built once at start-up and shared by the two gateway
 // apps and the two bare servers, so a difference between rows is the server, never the payload.
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 /** GET /hello: 13 bytes of text/plain. A string, as a typical app would return it. */
 export const HELLO = 'Hello, world!';
@@ -74,4 +77,20 @@ export function countScopeHeaders(headers) {
   let seen = 0;
   for (; mask !== 0; mask &= mask - 1) seen++;
   return seen;
+}
+
+/**
+ * GET /static/64k.bin: BODY_64K as a file on disk, for static-file serving (staticFiles() and
+ * nginx read the same file). Written once into a temp directory shared by both servers.
+ */
+export const STATIC_PATH = '/static/64k.bin';
+
+export function ensureStaticTree() {
+  const root = join(tmpdir(), 'tsgi-bench-static');
+  const file = join(root, STATIC_PATH);
+  if (!existsSync(file) || statSync(file).size !== BODY_64K.length) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, BODY_64K);
+  }
+  return root;
 }

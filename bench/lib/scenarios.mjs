@@ -4,7 +4,7 @@
 //
 // `quick`: whether --quick runs the scenario; a list of server names runs it with only those
 // (unless --servers names others), which keeps the CI smoke run within its 90 s.
-import { BODY_64K, ECHO_SIZE, HEADER_NAMES, HELLO, JSON_BODY, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS, STREAM_CHUNK } from '../apps/payloads.mjs';
+import { BODY_64K, ECHO_SIZE, STATIC_PATH, HEADER_NAMES, HELLO, JSON_BODY, STREAM_1M_CHUNKS, STREAM_100M_CHUNKS, STREAM_CHUNK } from '../apps/payloads.mjs';
 
 // A fixed pattern, so an echo that mangles, reorders or truncates bytes is noticed. ASCII only:
 // autocannon's worker threads accept a body only as a string, and wrk.lua rebuilds the same
@@ -43,11 +43,13 @@ export const SCENARIOS = [
     pauseMs: 1,
     expect: { body: Buffer.from(HELLO) }, checkPath: '/hello',
   },
+  // Named with --scenario only: a 64 KiB file from disk, for the servers that serve files.
+  { name: 'static-64k', kind: 'load', method: 'GET', path: STATIC_PATH, static: true, extra: true, expect: { body: BODY_64K } },
   { name: 'idle-10k', kind: 'idle', method: 'GET', path: '/hello', idleConnections: 10_000, expect: { body: Buffer.from(HELLO) } },
 ];
 
 export function findScenarios(names, { quick }) {
-  if (names === undefined) return SCENARIOS.filter((scenario) => !quick || scenario.quick !== undefined);
+  if (names === undefined) return SCENARIOS.filter((scenario) => scenario.extra !== true && (!quick || scenario.quick !== undefined));
   return names.map((name) => {
     const scenario = SCENARIOS.find((candidate) => candidate.name === name);
     if (scenario === undefined) throw new Error(`unknown scenario ${JSON.stringify(name)}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);

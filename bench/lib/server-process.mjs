@@ -32,7 +32,8 @@ export async function startServer(definition) {
 
 async function startOn(definition, port) {
   const child = track(
-    spawn('/bin/sh', ['-c', RAISE_FD_LIMIT, 'sh', process.execPath, ...definition.argv(port)], {
+    // Servers are node scripts unless they name their own program (nginx).
+    spawn('/bin/sh', ['-c', RAISE_FD_LIMIT, 'sh', definition.command ?? process.execPath, ...definition.argv(port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     }),
   );

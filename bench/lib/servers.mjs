@@ -2,12 +2,15 @@
 // answering the same routes (bench/apps/payloads.mjs); only one runs at a time. `websocket`: the
 // server has the /ws echo the ws-echo scenarios need (gateway apps have no websockets at all).
 import { fileURLToPath } from 'node:url';
+import { nginxStaticArgv } from '../servers/nginx-static.mjs';
 
 const here = (relative) => fileURLToPath(new URL(relative, import.meta.url));
 const CLI = here('../../dist/cli/main.js');
 const SYNC_APP = `${here('../apps/gateway-sync.mjs')}:app`;
 const ASYNC_APP = `${here('../apps/gateway-async.mjs')}:app`;
 const EVENT_APP = `${here('../apps/event.mjs')}:app`;
+const COMPOSED_APP = `${here('../apps/composed.mjs')}:app`;
+const STATIC_APP = `${here('../apps/static.mjs')}:app`;
 
 /** The tsgi command line, exactly as a user would run it. */
 const tsgi = (backend, app, extra = []) => (port) => [
@@ -28,6 +31,11 @@ export const SERVERS = [
   { name: 'tsgi-node-event', role: 'tsgi', argv: tsgi('node', EVENT_APP, ['--interface', 'event']), websocket: true, about: 'tsgi CLI, node backend, event app (scope, receive, send)' },
   // Named with --servers only (not in the default rounds): what --metrics-bind costs the request path.
   { name: 'tsgi-llhttp-sync-metrics', role: 'tsgi', extra: true, argv: tsgi('llhttp', SYNC_APP, ['--metrics-bind', '127.0.0.1:0']), websocket: false, about: 'tsgi-llhttp-sync with --metrics-bind' },
+  // What the middleware cost: hello through compose(app, mount, cors, compress) (issue 11).
+  { name: 'tsgi-llhttp-sync-composed', role: 'tsgi', extra: true, argv: tsgi('llhttp', COMPOSED_APP), websocket: false, about: 'tsgi-llhttp-sync behind compose(app, mount, cors, compress)' },
+  // Static files: staticFiles() against nginx serving the same file (scenario static-64k).
+  { name: 'tsgi-llhttp-static', role: 'tsgi', extra: true, static: true, argv: tsgi('llhttp', STATIC_APP), websocket: false, about: 'tsgi-llhttp-sync behind staticFiles()' },
+  { name: 'nginx-static', role: 'reference', extra: true, static: true, command: 'nginx', argv: nginxStaticArgv, websocket: false, about: 'nginx 1 process, sendfile, the same file' },
   { name: BASELINE, role: 'baseline', argv: (port) => [here('../servers/node-http.mjs'), '--port', String(port)], websocket: true, about: 'http.createServer, bare handler; ws package on /ws' },
   { name: CEILING, role: 'ceiling', argv: (port) => [here('../servers/uws-raw.mjs'), '--port', String(port)], websocket: true, about: 'uWebSockets.js App().any(), bare handler; App().ws() on /ws' },
 ];
@@ -44,5 +52,7 @@ export function findServers(names) {
 /** Why `server` cannot run `scenario` (the table shows it as n/a), or null when it can. */
 export function notApplicable(scenario, server) {
   if (scenario.kind === 'ws' && !server.websocket) return 'n/a: a gateway app has no websockets';
+  if (scenario.static === true && server.static !== true) return 'n/a: serves no static files';
+  if (server.command === 'nginx' && scenario.static !== true) return 'n/a: nginx serves only the static file';
   return null;
 }
