@@ -9,10 +9,15 @@ export const USAGE = `usage: npm run bench -- [options]
                         HTTP: hello json 64k 1m-stream echo-4k headers-30 pipelined-hello
                         websocket: ws-echo (10 messages in flight per connection) ws-echo-1 (1)
                         memory: slow-100m idle-10k
-  --servers a,b         servers to run (default: all seven; ratios need node-http / uws-raw in the run):
-                        tsgi-uws-sync tsgi-uws-async tsgi-uws-event tsgi-node tsgi-node-event
-                        node-http uws-raw; the three gateway-app tsgi servers are n/a in ws-echo
+                        only when named: static-64k (a 64 KiB file from disk; the *-static servers)
+  --servers a,b         servers to run (default: the ten below; ratios need node-http / uws-raw in the run):
+                        tsgi-llhttp-sync tsgi-llhttp-async tsgi-llhttp-event tsgi-uws-sync
+                        tsgi-uws-async tsgi-uws-event tsgi-node tsgi-node-event node-http uws-raw;
+                        the gateway-app tsgi servers are n/a in ws-echo
                         (--quick without --servers runs some scenarios with fewer: scenarios.mjs)
+                        only when named: tsgi-llhttp-sync-metrics (--metrics-bind on),
+                        tsgi-llhttp-sync-composed (compose(app, mount, cors, compress)),
+                        tsgi-llhttp-static and nginx-static (static-64k)
   --rounds N            rounds per scenario; each round runs every server once, in turn (default 5; --quick 2)
   --duration S          measured seconds per run (default 5; --quick 1); wrk rounds up to whole seconds
   --warmup S            discarded warm-up seconds before each measured window (default 1; --quick 0.5)

@@ -3,14 +3,14 @@
  * files opened once and stat'ed through their handle, so what is checked is what is sent.
  */
 import fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { FileDescriptor } from './descriptor.js';
 import type { StaticConfig } from './options.js';
 import type { PathVerdict } from './request-path.js';
 
 /** An open regular file and its stat, taken from the handle (not the path: no race between them). */
 export interface OpenFile {
-  readonly handle: FileHandle;
+  readonly handle: FileDescriptor;
   readonly stat: fs.BigIntStats;
 }
 
@@ -39,6 +39,31 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.
 
 type Real = string | 'missing' | 'refused';
 
+/**
+ * Resolved names, kept for a second (nginx's open_file_cache, in small): realpath() walks every
+ * component of the path with a system call each, and a missing sibling (`.br`, `.gz`) costs a
+ * thrown error, so without this most of a small file's CPU went to names, not bytes. A name that
+ * was missing is cached only for siblings: a file created under the root is served at once, a
+ * new `.br` beside it within a second.
+ */
+const NAME_TTL_MS = 1000;
+const NAME_CACHE_LIMIT = 10_000;
+const names = new Map<string, { real: Real; until: number }>();
+
+async function cachedRealInside(config: StaticConfig, candidate: string, cacheMissing: boolean): Promise<Real> {
+  const now = Date.now();
+  const key = config.root + '\0' + candidate;
+  const hit = names.get(key);
+  if (hit !== undefined && hit.until > now) return hit.real;
+  const real = await realInside(config, candidate);
+  if (real !== 'missing' || cacheMissing) {
+    // Attacker-chosen names: the cache is dropped whole rather than allowed to grow.
+    if (names.size >= NAME_CACHE_LIMIT) names.clear();
+    names.set(key, { real, until: now + NAME_TTL_MS });
+  }
+  return real;
+}
+
 /** The real path of `candidate` when it exists inside the root. */
 async function realInside(config: StaticConfig, candidate: string): Promise<Real> {
   let real: string;
@@ -58,9 +83,9 @@ async function realInside(config: StaticConfig, candidate: string): Promise<Real
 type Opened = OpenFile | 'directory' | 'other' | 'missing' | 'refused';
 
 async function openRegular(real: string): Promise<Opened> {
-  let handle: FileHandle;
+  let handle: FileDescriptor;
   try {
-    handle = await fs.promises.open(real, OPEN_FLAGS);
+    handle = await FileDescriptor.open(real, OPEN_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (code === 'EISDIR') return 'directory'; // Windows cannot open directories
@@ -70,7 +95,7 @@ async function openRegular(real: string): Promise<Opened> {
   }
   let stat: fs.BigIntStats;
   try {
-    stat = await handle.stat({ bigint: true });
+    stat = await handle.stat();
   } catch (error) {
     await handle.close();
     throw error;
@@ -82,7 +107,7 @@ async function openRegular(real: string): Promise<Opened> {
 
 /** Opens `candidate` when it is a regular file inside the root; says why not otherwise. */
 export async function openInside(config: StaticConfig, candidate: string): Promise<Opened> {
-  const real = await realInside(config, candidate);
+  const real = await cachedRealInside(config, candidate, false);
   if (real === 'missing' || real === 'refused') return real;
   return openRegular(real);
 }
@@ -116,7 +141,7 @@ export async function locate(config: StaticConfig, verdict: PathVerdict & { kind
 export async function findSiblings(config: StaticConfig, requested: string): Promise<{ br: string | null; gzip: string | null }> {
   // A sibling that cannot be looked up is treated as absent: the identity file is still good.
   const realOrNull = (candidate: string) =>
-    realInside(config, candidate).then(
+    cachedRealInside(config, candidate, true).then(
       (real) => (real === 'missing' || real === 'refused' ? null : real),
       () => null,
     );
