@@ -26,7 +26,10 @@ export interface MountOptions {
 
 export type MountMapping = Record<string, AnyApp>;
 
-export function mount<A extends AnyApp>(fallback: A, mapping: MountMapping, options: MountOptions = {}): A {
+// A mount of gateway apps is a gateway app; as soon as one app is an event app, it is an event app.
+export function mount(fallback: GatewayApp, mapping: Record<string, GatewayApp>, options?: MountOptions): GatewayApp;
+export function mount(fallback: AnyApp, mapping: MountMapping, options?: MountOptions): EventApp;
+export function mount(fallback: AnyApp, mapping: MountMapping, options: MountOptions = {}): AnyApp {
   requireApp(fallback, 'mount');
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   if (!Number.isFinite(maxBodySize) || maxBodySize < 0) {
@@ -38,9 +41,9 @@ export function mount<A extends AnyApp>(fallback: A, mapping: MountMapping, opti
   });
   const anyEvent = isEventApp(fallback) || points.some((point) => isEventApp(point.app));
   if (!anyEvent) {
-    return mountGateway(fallback as GatewayApp, points as { prefix: string; app: GatewayApp }[], maxBodySize) as A;
+    return mountGateway(fallback as GatewayApp, points as { prefix: string; app: GatewayApp }[], maxBodySize);
   }
   const asEvent = (app: AnyApp): EventApp => (isEventApp(app) ? app : gatewayToEvent(app as GatewayApp, { maxBodySize }));
   const eventPoints = points.map((point) => ({ prefix: point.prefix, app: asEvent(point.app) }));
-  return eventWrapper(mountEvent(asEvent(fallback), eventPoints)) as unknown as A;
+  return eventWrapper(mountEvent(asEvent(fallback), eventPoints));
 }
