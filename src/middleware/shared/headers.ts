@@ -40,23 +40,30 @@ export function withoutHeaders(headers: Iterable<readonly [string, string]>, ...
 
 /**
  * `headers` with `token` in `Vary`: appended to an existing `Vary` unless already listed (or
- * `*`), else added as a new header.
+ * `*`), else added as a new header. Runs on every response of cors() and compress(), so it
+ * lower-cases only names of the right length and copies only the pair it changes.
  */
 export function withVary(headers: Iterable<readonly [string, string]>, token: string): [string, string][] {
   const out: [string, string][] = [];
   let seen = false;
-  const wanted = token.toLowerCase();
-  for (const [key, value] of headers) {
-    if (key.toLowerCase() === 'vary' && !seen) {
+  for (const pair of headers) {
+    const key = pair[0];
+    if (!seen && key.length === 4 && key.toLowerCase() === 'vary') {
       seen = true;
-      const listed = value.split(',').map((part) => part.trim().toLowerCase());
-      out.push([key, listed.includes(wanted) || listed.includes('*') ? value : value.trim() === '' ? token : `${value}, ${token}`]);
+      out.push([key, varyWith(pair[1], token)]);
     } else {
-      out.push([key, value]);
+      out.push(pair as [string, string]);
     }
   }
   if (!seen) out.push(['Vary', token]);
   return out;
+}
+
+function varyWith(value: string, token: string): string {
+  const wanted = token.toLowerCase();
+  const listed = value.split(',').map((part) => part.trim().toLowerCase());
+  if (listed.includes(wanted) || listed.includes('*')) return value;
+  return value.trim() === '' ? token : `${value}, ${token}`;
 }
 
 /** A header list as mutable pairs (event messages take any iterable of pairs). */
