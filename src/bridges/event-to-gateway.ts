@@ -9,6 +9,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { EventApp, HttpResponseStartMessage, ReceiveMessage, SendMessage } from '../spec/event-types.js';
 import type { AnyBody, Environ, GatewayApp, HeaderPair, StartResponse } from '../spec/types.js';
+import { toHeaderPairs } from '../event/headers.js';
 import { scopeFromEnviron } from './scope-from-environ.js';
 
 const EMPTY = new Uint8Array(0);
@@ -25,13 +26,6 @@ export function eventToGateway(app: EventApp): GatewayApp {
   return bridged;
 }
 
-function headerPairs(headers: HttpResponseStartMessage['headers']): HeaderPair[] {
-  const out: HeaderPair[] = [];
-  if (headers === undefined) return out;
-  for (const [name, value] of headers) out.push([String(name), String(value)]);
-  return out;
-}
-
 function bodyBytes(body: unknown): Uint8Array {
   if (body === undefined || body === null) return EMPTY;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
@@ -44,6 +38,7 @@ class BridgedExchange {
   private readonly input: AsyncIterator<Uint8Array>;
   private bodyDone = false;
   private start: HttpResponseStartMessage | null = null;
+  private startHeaders: HeaderPair[] = [];
   /** Settles when the app sent its first body message (or failed, or returned). */
   private ready!: { resolve(first: { body: Uint8Array; more: boolean }): void; reject(error: unknown): void };
   private readonly firstBody: Promise<{ body: Uint8Array; more: boolean }>;
@@ -73,7 +68,7 @@ class BridgedExchange {
     void task;
     const first = await this.firstBody;
     const start = this.start!;
-    startResponse(`${start.status} ${STATUS_CODES[start.status] ?? 'Unknown'}`, headerPairs(start.headers));
+    startResponse(`${start.status} ${STATUS_CODES[start.status] ?? 'Unknown'}`, this.startHeaders);
     if (!first.more) {
       this.end();
       return [first.body];
@@ -107,6 +102,9 @@ class BridgedExchange {
       if (message.trailers === true) {
         throw new TypeError('trailers cannot cross to a gateway host (scope.extensions lists no http.response.trailers)');
       }
+      // Names and values may be bytes (ASGI byte strings, read as latin1, §9); String() of a
+      // Uint8Array would give its digits. Read now, so a bad list rejects this send().
+      this.startHeaders = toHeaderPairs(message.headers, 'http.response.start');
       this.start = message;
       return;
     }
