@@ -16,6 +16,12 @@ export interface AsgiInfo {
 /** A header as `[name, value]`: names lower-case in scopes, values exactly as received. */
 export type EventHeader = [name: string, value: string];
 
+/**
+ * A header as an app sends it: names and values as strings, or as bytes (ASGI's byte strings,
+ * read as latin1), docs/spec.md §9.
+ */
+export type SentHeader = readonly [name: string | Uint8Array, value: string | Uint8Array];
+
 /** What every connection scope (http, websocket) carries. */
 interface ConnectionScope {
   readonly asgi: AsgiInfo;
@@ -72,7 +78,7 @@ export interface HttpDisconnectMessage {
 export interface HttpResponseStartMessage {
   type: 'http.response.start';
   status: number;
-  headers?: Iterable<readonly [string, string]>;
+  headers?: Iterable<SentHeader>;
   /** The app will send `http.response.trailers` after the last body message. */
   trailers?: boolean;
 }
@@ -83,7 +89,7 @@ export interface HttpResponseBodyMessage {
 }
 export interface HttpResponseTrailersMessage {
   type: 'http.response.trailers';
-  headers?: Iterable<readonly [string, string]>;
+  headers?: Iterable<SentHeader>;
   more_trailers?: boolean;
 }
 
@@ -106,7 +112,7 @@ export interface WebSocketDisconnectMessage {
 export interface WebSocketAcceptMessage {
   type: 'websocket.accept';
   subprotocol?: string | null;
-  headers?: Iterable<readonly [string, string]>;
+  headers?: Iterable<SentHeader>;
 }
 export interface WebSocketSendMessage {
   type: 'websocket.send';

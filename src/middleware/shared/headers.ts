@@ -6,11 +6,20 @@
 import type { EventHeader, HttpScope, WebSocketScope } from '../../spec/event-types.js';
 import type { Environ, HeaderPair } from '../../spec/types.js';
 
+/** CGI keys of the header names middleware ask for: a handful of constants, built once each. */
+const cgiKeys = new Map<string, string>();
+
 /** A request header from an environ (`content-type` → CONTENT_TYPE, `x-a` → HTTP_X_A). */
 export function environHeader(environ: Environ, lowerName: string): string | undefined {
   if (lowerName === 'content-type') return environ.CONTENT_TYPE;
   if (lowerName === 'content-length') return environ.CONTENT_LENGTH;
-  const value = environ['HTTP_' + lowerName.toUpperCase().replace(/-/g, '_')];
+  let key = cgiKeys.get(lowerName);
+  if (key === undefined) {
+    key = 'HTTP_' + lowerName.toUpperCase().replace(/-/g, '_');
+    // Callers pass names from their own code, but cap the map in case one passes request data.
+    if (cgiKeys.size < 256) cgiKeys.set(lowerName, key);
+  }
+  const value = environ[key];
   return typeof value === 'string' ? value : undefined;
 }
 
