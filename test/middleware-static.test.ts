@@ -292,6 +292,33 @@ describe.each(variants)('staticFiles ($name app)', (variant) => {
       expect(huge.headers['content-length']).toBe(String(HUGE_SIZE));
     });
 
+    it('sees a file replaced by rename, and a deleted file gone, within the second it caches names and descriptors', async () => {
+      const name = `swap-${variant.name}.txt`;
+      const file = path.join(root, name);
+      fs.writeFileSync(file, 'first version');
+      expect((await get(server, `/${name}`)).body.toString()).toBe('first version');
+      // Atomic replacement, as deploy tools do: write beside, then rename over.
+      fs.writeFileSync(`${file}.tmp`, 'second version, longer');
+      fs.renameSync(`${file}.tmp`, file);
+      // While the old descriptor is cached the old inode is served whole, with its own length.
+      const during = await get(server, `/${name}`);
+      expect(['first version', 'second version, longer']).toContain(during.body.toString());
+      expect(during.headers['content-length']).toBe(String(during.body.byteLength));
+      // Polled, not slept for: the cache lets go within a second, however busy the machine.
+      const until = async (wanted: (res: Awaited<ReturnType<typeof get>>) => boolean) => {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const res = await get(server, `/${name}`);
+          if (wanted(res) || Date.now() > deadline) return res;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      expect((await until((res) => res.body.toString() === 'second version, longer')).body.toString()).toBe('second version, longer');
+      fs.unlinkSync(file);
+      // Gone: the request falls through to the inner app.
+      expect((await until((res) => res.headers['x-inner'] === 'yes')).headers['x-inner']).toBe('yes');
+    });
+
     it('serves an empty file as an empty 200, even when a range is asked for', async () => {
       const res = await get(server, '/empty.txt', { range: 'bytes=0-10' });
       expect(res.status).toBe(200);

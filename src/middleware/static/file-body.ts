@@ -2,14 +2,14 @@
  * Sending a slice of an open file chunk by chunk, read only when the consumer asks for the next
  * one: the server's backpressure reaches the disk, and a file is never in memory whole.
  */
-import type { FileDescriptor } from './descriptor.js';
+import type { FileLease } from './open-files.js';
 import type { Send } from '../../spec/event-types.js';
 import type { FileSlice } from './plan.js';
 
 export const CHUNK_SIZE = 64 * 1024;
 
 /** `size` bytes at `position`, in a fresh buffer (the socket may still hold the previous one). */
-export async function readChunk(handle: FileDescriptor, position: number, size: number, name: string): Promise<Uint8Array> {
+export async function readChunk(handle: FileLease, position: number, size: number, name: string): Promise<Uint8Array> {
   const buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
@@ -61,7 +61,7 @@ export class FileBody implements AsyncIterableIterator<Uint8Array> {
     return { done: true, value: undefined };
   }
 
-  /** Closes the file once; a read in flight finishes first (FileDescriptor waits for it). */
+  /** Closes the file once; a read in flight finishes first (FileLease waits for it). */
   close(): Promise<void> {
     this.closing ??= this.slice.handle.close();
     return this.closing;

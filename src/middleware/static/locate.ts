@@ -4,13 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileDescriptor } from './descriptor.js';
+import { openShared, type FileLease } from './open-files.js';
 import type { StaticConfig } from './options.js';
 import type { PathVerdict } from './request-path.js';
 
 /** An open regular file and its stat, taken from the handle (not the path: no race between them). */
 export interface OpenFile {
-  readonly handle: FileDescriptor;
+  readonly handle: FileLease;
   readonly stat: fs.BigIntStats;
 }
 
@@ -83,9 +83,9 @@ async function realInside(config: StaticConfig, candidate: string): Promise<Real
 type Opened = OpenFile | 'directory' | 'other' | 'missing' | 'refused';
 
 async function openRegular(real: string): Promise<Opened> {
-  let handle: FileDescriptor;
+  let opened: Awaited<ReturnType<typeof openShared>>;
   try {
-    handle = await FileDescriptor.open(real, OPEN_FLAGS);
+    opened = await openShared(real, OPEN_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (code === 'EISDIR') return 'directory'; // Windows cannot open directories
@@ -93,16 +93,8 @@ async function openRegular(real: string): Promise<Opened> {
     if (REFUSED_CODES.has(code)) return 'refused';
     throw error;
   }
-  let stat: fs.BigIntStats;
-  try {
-    stat = await handle.stat();
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-  if (stat.isFile()) return { handle, stat };
-  await handle.close();
-  return stat.isDirectory() ? 'directory' : 'other';
+  if (typeof opened === 'string') return opened;
+  return { handle: opened.lease, stat: opened.lease.stat };
 }
 
 /** Opens `candidate` when it is a regular file inside the root; says why not otherwise. */

@@ -2,7 +2,7 @@
  * What to answer to a GET or HEAD, decided once for both interfaces: fall through, or a status,
  * headers and a body (a slice of an open file, a short text, or nothing).
  */
-import type { FileDescriptor } from './descriptor.js';
+import type { FileLease } from './open-files.js';
 import path from 'node:path';
 import mime from 'mime-types';
 import { chooseCoding, type Coding } from './encoding.js';
@@ -28,7 +28,7 @@ export interface StaticRequest {
 
 /** `length` bytes of an open file from `position`; whoever sends it closes the handle. */
 export interface FileSlice {
-  readonly handle: FileDescriptor;
+  readonly handle: FileLease;
   readonly position: number;
   readonly length: number;
   /** For error messages. */
