@@ -9,6 +9,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { EventApp, HttpResponseStartMessage, ReceiveMessage, SendMessage } from '../spec/event-types.js';
 import type { AnyBody, Environ, GatewayApp, HeaderPair, StartResponse } from '../spec/types.js';
+import { responseBodyBytes } from '../event/body.js';
 import { toHeaderPairs } from '../event/headers.js';
 import { scopeFromEnviron } from './scope-from-environ.js';
 
@@ -24,13 +25,6 @@ export function eventToGateway(app: EventApp): GatewayApp {
   };
   Object.defineProperty(bridged, 'tsgiInput', { value: 'stream', enumerable: true, configurable: true, writable: true });
   return bridged;
-}
-
-function bodyBytes(body: unknown): Uint8Array {
-  if (body === undefined || body === null) return EMPTY;
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  if (body instanceof Uint8Array) return body;
-  throw new TypeError(`http.response.body body must be a Uint8Array or a string; got ${typeof body}`);
 }
 
 /** The state of one request crossing the bridge. */
@@ -113,7 +107,7 @@ class BridgedExchange {
     }
     if (this.start === null) throw new TypeError('http.response.body was sent before http.response.start');
     if (this.complete) throw new TypeError('http.response.body was sent after the last one (more_body: false)');
-    const chunk = { body: bodyBytes(message.body), more: message.more_body === true };
+    const chunk = { body: responseBodyBytes(message.body), more: message.more_body === true };
     if (!chunk.more) this.complete = true;
     if (!this.responding) {
       this.responding = true;

@@ -15,6 +15,7 @@ import type { HeaderPair } from '../spec/types.js';
 import { headerOf, statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
 import { applyForwarding, buildHttpScope, clientAddressOf, clientPortOf, newFacts, type RequestFacts } from './scope.js';
+import { responseBodyBytes } from './body.js';
 
 const EMPTY = new Uint8Array(0);
 /** Body bytes queued for the app before the socket is paused. */
@@ -289,11 +290,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
     if (state === Response.BodyDone || state === Response.Complete) {
       throw new ProtocolError('http.response.body was sent after the last body message (more_body was false); the response is over');
     }
-    const body = message.body ?? EMPTY;
-    let bytes: Uint8Array;
-    if (body instanceof Uint8Array) bytes = body;
-    else if (typeof body === 'string') bytes = Buffer.from(body, 'utf8');
-    else throw new ProtocolError(`http.response.body body must be a Uint8Array (or a string, sent as UTF-8); got ${typeof body}`);
+    const bytes = responseBodyBytes(message.body);
     const more = message.more_body === true;
     const head = this.head!;
     const wire = this.wire;

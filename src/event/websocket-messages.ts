@@ -3,10 +3,10 @@
  * `websocket.close`. Each function returns what the acceptor needs or throws a ProtocolError
  * that names the field, the value and the fix.
  */
-import { ResponseHeadError } from '../core/response-head.js';
+import { ResponseHeadError, type ResponseHeadCache } from '../core/response-head.js';
 import type { HeaderPair } from '../spec/types.js';
 import { toHeaderPairs } from './headers.js';
-import { ProtocolError, type EventRuntime } from './runtime.js';
+import { ProtocolError } from './runtime.js';
 
 export interface AcceptDecision {
   subprotocol: string | null;
@@ -21,7 +21,8 @@ export interface CloseDecision {
 /** Any status works for header validation; this one is also what most cache entries carry. */
 const VALIDATION_STATUS = '200 OK';
 
-export function parseAccept(message: object, offered: readonly string[], runtime: EventRuntime): AcceptDecision {
+/** `heads` validates (and remembers) the accept headers as every response head is validated. */
+export function parseAccept(message: object, offered: readonly string[], heads: ResponseHeadCache): AcceptDecision {
   const { subprotocol, headers } = message as { subprotocol?: unknown; headers?: unknown };
   let chosen: string | null = null;
   if (subprotocol !== undefined && subprotocol !== null) {
@@ -38,7 +39,7 @@ export function parseAccept(message: object, offered: readonly string[], runtime
   let head;
   try {
     // The same rules as every response head: tokens, no CR/LF, no hop-by-hop headers.
-    head = runtime.heads.get(VALIDATION_STATUS, pairs, 'websocket.accept');
+    head = heads.get(VALIDATION_STATUS, pairs, 'websocket.accept');
   } catch (error) {
     if (error instanceof ResponseHeadError) throw new ProtocolError(error.message);
     throw error;

@@ -173,7 +173,7 @@ export class WebSocketSession implements WebSocketEvents, InboxFlow, ReportedExc
           : 'websocket.accept was sent twice; the connection is already accepted',
       );
     }
-    const decision = parseAccept(message, this.scope.subprotocols, this.runtime);
+    const decision = parseAccept(message, this.scope.subprotocols, this.runtime.heads);
     this.phase = Phase.Accepting;
     this.decided = true;
     const opened = new Promise<void>((resolve, reject) => {

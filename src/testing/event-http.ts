@@ -18,6 +18,7 @@ import type { PreparedRequest } from './request.js';
 import { buildResponse, isNullBodyStatus, reasonOf, serverAnswer } from './response.js';
 import { buildHttpScope } from './scope.js';
 import { registerTrailers } from './trailers.js';
+import { responseBodyBytes } from '../event/body.js';
 
 const EMPTY = new Uint8Array(0);
 const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as ReceiveMessage;
@@ -209,11 +210,7 @@ class EventHttpExchange implements AppCallOutcome {
     if (phase === Phase.BodyDone || phase === Phase.Complete) {
       throw new ProtocolError('http.response.body was sent after the last body message (more_body was false); the response is over');
     }
-    const body = message.body ?? EMPTY;
-    let bytes: Uint8Array;
-    if (body instanceof Uint8Array) bytes = body;
-    else if (typeof body === 'string') bytes = Buffer.from(body, 'utf8');
-    else throw new ProtocolError(`http.response.body body must be a Uint8Array (or a string, sent as UTF-8); got ${typeof body}`);
+    const bytes = responseBodyBytes(message.body);
     const more = message.more_body === true;
     const head = this.head!;
     if (this.isHead || isNullBodyStatus(head.code)) {

@@ -6,16 +6,18 @@
  * close codes); closing before accepting refuses the handshake with 403, failing with 500 (or,
  * by default, the app's own error); returning while open closes with 1000, failing with 1011.
  */
-import { buildResponseHead, ResponseHeadError } from '../core/response-head.js';
-import { toHeaderPairs } from '../event/headers.js';
+import { ResponseHeadCache } from '../core/response-head.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome } from '../event/runtime.js';
-import { parseClose, parseSend } from '../event/websocket-messages.js';
+import { parseAccept, parseClose, parseSend } from '../event/websocket-messages.js';
 import type { EventApp, ReceiveMessage, SendMessage, WebSocketScope } from '../spec/event-types.js';
 import { checkedCall, type CheckedCall } from './contract.js';
 import { describeFault, type ClientContext } from './context.js';
 import { WebSocketClosed, WebSocketRefused, type WebSocketCloseInfo } from './errors.js';
 import type { HeadersInit, PreparedRequest } from './request.js';
 import { buildWebSocketScope } from './scope.js';
+
+/** Validated accept heads, shared by every test websocket as a server shares its own. */
+const acceptHeads = new ResponseHeadCache();
 
 export interface WebSocketOptions {
   /** Subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference. */
@@ -203,34 +205,8 @@ class WebSocketExchange implements AppCallOutcome {
           : 'websocket.accept was sent twice; the connection is already accepted',
       );
     }
-    const { subprotocol, headers } = message as { subprotocol?: unknown; headers?: unknown };
-    const offered = this.scope.subprotocols;
-    let chosen: string | null = null;
-    if (subprotocol !== undefined && subprotocol !== null) {
-      if (typeof subprotocol !== 'string' || !offered.includes(subprotocol)) {
-        throw new ProtocolError(
-          `websocket.accept subprotocol must be one the client offered (scope.subprotocols: ` +
-            `${JSON.stringify(offered)}) or null; got ${JSON.stringify(subprotocol)}`,
-        );
-      }
-      chosen = subprotocol;
-    }
-    const pairs = toHeaderPairs(headers, 'websocket.accept');
-    let declaredLength: number;
-    try {
-      declaredLength = buildResponseHead('200 OK', pairs, 'websocket.accept').declaredLength;
-    } catch (error) {
-      if (error instanceof ResponseHeadError) throw new ProtocolError(error.message);
-      throw error;
-    }
-    if (declaredLength !== -1) throw new ProtocolError('websocket.accept headers must not include Content-Length: a 101 response has no body');
-    for (const [name] of pairs) {
-      if (name.toLowerCase().startsWith('sec-websocket-')) {
-        throw new ProtocolError(
-          `websocket.accept header ${name} belongs to the handshake, which the server writes; choose a subprotocol with the "subprotocol" field instead`,
-        );
-      }
-    }
+    // The server's own checks: an offered subprotocol, valid headers, none of the handshake's.
+    const { subprotocol: chosen, headers: pairs } = parseAccept(message, this.scope.subprotocols, acceptHeads);
     this.phase = Phase.Open;
     const violation = this.call.violations[0];
     if (violation !== undefined) {
