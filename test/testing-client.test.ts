@@ -188,6 +188,13 @@ describe.each(KINDS)('TestClient with a %s app: requests', (kind) => {
     const client = new TestClient(app);
     await expect(client.get('/', { body: 'x' })).rejects.toThrow(/GET request cannot have a body/);
   });
+
+  it('refuses fetch() options it would not honour, saying why', async () => {
+    const client = new TestClient(app);
+    await expect(client.get('/', { signal: AbortSignal.timeout(1000) } as never)).rejects.toThrow(/do not take "signal": .*cancel the response body/);
+    await expect(client.get('/', { redirect: 'follow' } as never)).rejects.toThrow(/do not take "redirect": redirects are never followed/);
+    await expect(client.get('/', { cache: 'no-store' } as never)).rejects.toThrow(/do not take "cache": it takes method, headers, body and json/);
+  });
 });
 
 // --- request bodies ----------------------------------------------------------------------------------

@@ -191,7 +191,24 @@ export interface PrepareOptions {
   readonly cookie: (scheme: 'http' | 'https', hostname: string, path: string) => string | null;
 }
 
+/** What TestRequestInit takes; anything else from fetch()'s init is refused rather than ignored. */
+const INIT_KEYS = new Set(['method', 'headers', 'body', 'json']);
+
+function refuseUnknownInit(init: TestRequestInit): void {
+  for (const key of Object.keys(init)) {
+    if (INIT_KEYS.has(key) || (init as Record<string, unknown>)[key] === undefined) continue;
+    const why =
+      key === 'redirect'
+        ? 'redirects are never followed: a 3xx is the Response you get (follow Location yourself)'
+        : key === 'signal'
+          ? 'requests run to their end: cancel the response body (response.body.cancel()) to make the app see a disconnect'
+          : 'it takes method, headers, body and json';
+    throw new TypeError(`TestClient requests do not take ${JSON.stringify(key)}: ${why}`);
+  }
+}
+
 export async function prepareRequest(input: string | URL, init: TestRequestInit, options: PrepareOptions): Promise<PreparedRequest> {
+  refuseUnknownInit(init);
   const method = normaliseMethod(init.method);
   const target = resolveTarget(input, options.base);
   const scheme = target.url.protocol === 'https:' || target.url.protocol === 'wss:' ? 'https' : 'http';
