@@ -2,16 +2,25 @@
  * The `tsgi` command as a user runs it: a real child process serving real HTTP.
  * Needs `dist/` (npm test builds it first).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killChildren, run, start } from './cli-process.js';
+import { cli, killChildren, run, start } from './cli-process.js';
 import { describeBackends, rawRequest, parseResponses } from './helpers.js';
 
 afterEach(killChildren);
 
 describe('tsgi command line', () => {
+  it('runs as a program of its own, as npx tsgi and the installed bin run it', async () => {
+    // The build marks dist/cli/main.js executable; without that, `npx tsgi` in a fresh clone
+    // fails with "Permission denied".
+    const { stdout } = await promisify(execFile)(cli, ['--version']);
+    expect(stdout).toMatch(/^tsgi \d+\.\d+\.\d+/);
+  });
+
   it('prints help and version', async () => {
     const help = run(['--help']);
     expect(await help.exited).toBe(0);
