@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defineEventApp, eventToGateway, gatewayToEvent } from '../src/index.js';
-import type { Environ, EventApp, GatewayApp, HttpScope, Receive, SendMessage, StartResponse, WebSocketScope } from '../src/index.js';
+import type { Environ, EventApp, GatewayApp, HttpScope, SendMessage, StartResponse, WebSocketScope } from '../src/index.js';
 import {
   compose,
   compress,
@@ -27,46 +27,14 @@ import {
 } from '../src/middleware/index.js';
 import { isEventApp, wrapEither, type AnyApp } from '../src/middleware/shared/kind.js';
 import { ContractViolation, LifespanError, TestClient, trailersOf, WebSocketRefused } from '../src/testing/index.js';
+import { KINDS, readAll, Signal, text, upload, type Kind } from './in-process-helpers.js';
 
-type Kind = 'gateway' | 'event';
-const KINDS: Kind[] = ['gateway', 'event'];
 
 // --- small tools ----------------------------------------------------------------------------------
 
-const text = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? new Uint8Array(0)).toString('utf8');
 
-/** A queue the app pushes to and the test waits on: no sleeps, no polling. */
-class Signal<T = string> {
-  private values: T[] = [];
-  private waiters: Array<(value: T) => void> = [];
-  push(value: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) waiter(value);
-    else this.values.push(value);
-  }
-  next(): Promise<T> {
-    if (this.values.length > 0) return Promise.resolve(this.values.shift()!);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
 
-/** A request body the test feeds chunk by chunk. */
-function upload(): { stream: ReadableStream<Uint8Array>; push(chunk: string): void; end(): void } {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  return { stream, push: (chunk) => controller.enqueue(Buffer.from(chunk)), end: () => controller.close() };
-}
 
-async function readAll(receive: Receive): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const message = await receive();
-    if (message.type !== 'http.request') break;
-    parts.push(message.body);
-    if (!message.more_body) break;
-  }
-  return Buffer.concat(parts);
-}
 
 function scopeHeaderOf(scope: HttpScope | WebSocketScope, name: string): string | null {
   const values = scope.headers.filter(([key]) => key === name).map(([, value]) => value);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineEventApp } from '../src/index.js';
-import type { Environ, EventApp, GatewayApp, HttpScope, Receive, Scope, Send, StartResponse } from '../src/index.js';
+import type { Environ, EventApp, GatewayApp, HttpScope, Scope, Send, StartResponse } from '../src/index.js';
 import {
   ContractViolation,
   DisconnectedError,
@@ -16,49 +16,16 @@ import {
   WebSocketClosed,
   WebSocketRefused,
 } from '../src/testing/index.js';
+import { KINDS, readAll, Signal, text, upload } from './in-process-helpers.js';
 
-type Kind = 'gateway' | 'event';
 interface Pair {
   gateway: GatewayApp;
   event: EventApp;
 }
-const KINDS: Kind[] = ['gateway', 'event'];
 
-const text = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? new Uint8Array(0)).toString('utf8');
 
-/** A promise the test can wait on and the app can resolve, plus a queue of values for the test. */
-class Signal<T = string> {
-  private values: T[] = [];
-  private waiters: Array<(value: T) => void> = [];
-  push(value: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) waiter(value);
-    else this.values.push(value);
-  }
-  next(): Promise<T> {
-    const value = this.values.shift();
-    if (value !== undefined) return Promise.resolve(value);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
 
-/** A request body the test feeds chunk by chunk. */
-function upload(): { stream: ReadableStream<Uint8Array>; push(chunk: string): void; end(): void } {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  return { stream, push: (chunk) => controller.enqueue(Buffer.from(chunk)), end: () => controller.close() };
-}
 
-async function readAll(receive: Receive): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const message = await receive();
-    if (message.type !== 'http.request') break;
-    parts.push(message.body);
-    if (!message.more_body) break;
-  }
-  return Buffer.concat(parts);
-}
 
 function header(scope: HttpScope, name: string): string | null {
   const values = scope.headers.filter(([key]) => key === name).map(([, value]) => value);
