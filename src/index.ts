@@ -13,3 +13,4 @@ export { run, type RunOptions, type Supervision } from './supervisor/run.js';
 export type { Hooks, ServerInfo, ReadyInfo, WorkerExitInfo } from './settings/hooks.js';
 export type { Settings } from './settings/table.js';
 export { gatewayToEvent, eventToGateway, type GatewayToEventOptions } from './bridges/index.js';
+export { fromFetch, defineFetchApp, type FetchHandler, type FetchFunction, type FetchContext, type FromFetchOptions } from './bridges/from-fetch.js';

@@ -40,7 +40,7 @@ function typeScriptHint(): string {
   return 'run it with type stripping enabled: NODE_OPTIONS=--experimental-strip-types npx tsgi ...';
 }
 
-export async function loadApp(ref: string, cwd: string = process.cwd()): Promise<{ app: (...args: never[]) => unknown; label: string }> {
+export async function loadApp(ref: string, cwd: string = process.cwd()): Promise<{ app: unknown; label: string }> {
   const { modulePath, exportName } = parseAppRef(ref);
   const absolute = path.resolve(cwd, modulePath);
   if (!existsSync(absolute)) throw new AppLoadError(`cannot load module ${modulePath}: no such file (${absolute})`);
@@ -65,10 +65,15 @@ export async function loadApp(ref: string, cwd: string = process.cwd()): Promise
   for (const name of names) {
     const candidate = namespace[name] ?? commonJs[name];
     if (candidate === undefined) continue;
-    if (typeof candidate !== 'function') {
-      throw new AppLoadError(`${modulePath}:${name} is ${candidate === null ? 'null' : typeof candidate}, not an app function (environ, startResponse)`);
+    // A fetch handler may be an object with a fetch method (`export default app` from Hono).
+    const fetchObject = candidate !== null && typeof candidate === 'object' && typeof (candidate as { fetch?: unknown }).fetch === 'function';
+    if (typeof candidate !== 'function' && !fetchObject) {
+      throw new AppLoadError(
+        `${modulePath}:${name} is ${candidate === null ? 'null' : typeof candidate}, not an app: a function (environ, startResponse), ` +
+          `an event app, or an object with a fetch(request) method`,
+      );
     }
-    return { app: candidate as (...args: never[]) => unknown, label: `${modulePath}:${name}` };
+    return { app: candidate, label: `${modulePath}:${name}` };
   }
   const wanted = exportName !== null ? `no export named ${exportName}` : 'no export named app and no default export';
   throw new AppLoadError(`${modulePath} has ${wanted}; exports found: ${Object.keys(namespace).join(', ') || 'none'}`);

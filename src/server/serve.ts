@@ -14,6 +14,7 @@ import { ProxyTrust } from '../core/proxy.js';
 import { ResponseHeadCache } from '../core/response-head.js';
 import { EventHttpHandler } from '../event/http.js';
 import { resolveInterface, type AppInterface } from '../event/interface.js';
+import { fromFetch, isFetchHandler, type FetchHandler } from '../bridges/from-fetch.js';
 import { Lifespan } from '../event/lifespan.js';
 import type { ScopeDefaults } from '../event/scope.js';
 import { EventWebSocketHandler } from '../event/websocket.js';
@@ -90,15 +91,19 @@ class ConnectionRelay implements ConnectionCounter {
   }
 }
 
-export async function serve(app: GatewayApp | EventApp, options: ServeOptions = {}): Promise<Server> {
+export async function serve(given: GatewayApp | EventApp | FetchHandler, options: ServeOptions = {}): Promise<Server> {
+  const config = resolveConfig(options);
+  // A fetch handler (Hono's `app`, `defineFetchApp(fn)`, or anything with --interface fetch)
+  // runs as an event app through the bridge.
+  const isFetch = config.interface === 'fetch' || (config.interface === 'auto' && isFetchHandler(given));
+  const app = isFetch ? fromFetch(given as FetchHandler) : given;
   if (typeof app !== 'function') {
     throw new TypeError(
-      `serve() needs an app function: a gateway app (environ, startResponse) or an event app ` +
-        `(scope, receive, send); got ${typeof app}`,
+      `serve() needs an app: a gateway app (environ, startResponse), an event app (scope, receive, send) ` +
+        `or a fetch handler (an object with a fetch(request) method); got ${app === null ? 'null' : typeof app}`,
     );
   }
-  const config = resolveConfig(options);
-  const appInterface = resolveInterface(app, config.interface);
+  const appInterface = resolveInterface(app, config.interface === 'fetch' ? 'event' : config.interface);
   const logs = openLogs(config);
   const logger = createLogger({ level: config.logLevel, errorSink: logs.errorSink });
   const metricsWanted = config.metricsBind !== '' || config.collectMetrics;
@@ -174,7 +179,7 @@ export async function serve(app: GatewayApp | EventApp, options: ServeOptions = 
   logger.log(
     'info',
     `listening on ${listeners.map((target) => describeTarget(target, tls)).join(', ')} with backend ${backend.name} (${backend.label}, ${why}), ` +
-      `${appInterface} interface`,
+      (isFetch ? 'fetch interface (served as an event app)' : `${appInterface} interface`),
   );
   const firstTcp = listeners.find((target) => target.kind === 'tcp');
   let closing: Promise<void> | null = null;

@@ -339,8 +339,9 @@ export const SETTINGS = {
     choices: INTERFACES,
     default: 'auto',
     help:
-      'App interface: gateway (environ, startResponse), event (scope, receive, send), or auto: event when the app ' +
-      "declares itself (defineEventApp(app) or app.tsgiInterface = 'event'), else gateway.",
+      'App interface: gateway (environ, startResponse), event (scope, receive, send), fetch ((request) => Response, ' +
+      'as Hono, Bun and Workers use), or auto: fetch for an object with a fetch method or a defineFetchApp function, ' +
+      "event when the app declares itself (defineEventApp(app) or app.tsgiInterface = 'event'), else gateway.",
   }),
   lifespan: choice({
     section: 'App',

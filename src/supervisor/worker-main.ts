@@ -12,6 +12,7 @@ import { openLogSink, type LogSink } from '../server/log-files.js';
 import { serverSettingsOf } from '../settings/table.js';
 import type { EventApp } from '../spec/event-types.js';
 import type { GatewayApp } from '../spec/types.js';
+import type { FetchHandler } from '../bridges/from-fetch.js';
 import { HEARTBEAT_FD, WORKER_BOOT_FAILED, type FromWorker, type ToWorker } from './protocol.js';
 import { RequestWatch } from './watchdog.js';
 
@@ -59,7 +60,7 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
   }
   let server: Server;
   try {
-    server = await serve(loaded.app as unknown as GatewayApp | EventApp, {
+    server = await serve(loaded.app as GatewayApp | EventApp | FetchHandler, {
       ...serverSettingsOf(message.settings),
       bind: message.listeners,
       uds: '',
