@@ -3,13 +3,10 @@
  * event app is expected. The mapping is the one the server itself uses, so a gateway app sees the
  * same environ behind the bridge as on its own.
  */
+import { cgiKey } from '../core/environ.js';
 import { TSGI_VERSION } from '../spec/constants.js';
 import type { HttpScope } from '../spec/event-types.js';
 import type { Environ, ErrorStream, InputStream } from '../spec/types.js';
-
-function cgiKey(lowerName: string): string {
-  return 'HTTP_' + lowerName.toUpperCase().replace(/-/g, '_');
-}
 
 export function environFromScope(scope: HttpScope, input: InputStream, errors: ErrorStream): Environ {
   const server = scope.server;

@@ -6,9 +6,10 @@
  * client goes away; the `Response` is sent with its status and headers (several `Set-Cookie` stay
  * several), its body streamed one chunk per `send()`, and cancelled if the client leaves.
  */
-import { defineEventApp } from '../event/interface.js';
+import { headerOf } from '../event/headers.js';
 import { HOP_BY_HOP_HEADERS } from '../spec/constants.js';
-import type { EventApp, HttpScope, Receive, Scope, Send } from '../spec/event-types.js';
+import type { EventApp, HttpScope, Receive, Send } from '../spec/event-types.js';
+import { httpOnlyEventApp } from './http-only.js';
 
 /** What Cloudflare Workers pass as the third argument; Hono's `c.executionCtx`. */
 export interface FetchContext {
@@ -50,31 +51,11 @@ export function fromFetch(handler: FetchHandler, options: FromFetchOptions = {})
             throw new TypeError('fromFetch() needs a function (request) => Response or an object with a fetch(request) method');
           })();
   const env = options.env ?? {};
-  return defineEventApp(async (scope: Scope, receive: Receive, send: Send) => {
-    if (scope.type === 'http') return serveFetch(call, env, scope, receive, send);
-    if (scope.type === 'websocket') {
-      // A fetch handler has no websocket API here: refuse (the client sees 403).
-      await send({ type: 'websocket.close', code: 1000 });
-      return;
-    }
-    for (;;) {
-      const message = await receive();
-      if (message.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
-      else if (message.type === 'lifespan.shutdown') {
-        await send({ type: 'lifespan.shutdown.complete' });
-        return;
-      }
-    }
-  });
-}
-
-function headerValue(scope: HttpScope, name: string): string | undefined {
-  for (const [key, value] of scope.headers) if (key === name) return value;
-  return undefined;
+  return httpOnlyEventApp((scope, receive, send) => serveFetch(call, env, scope, receive, send));
 }
 
 function requestUrl(scope: HttpScope): string {
-  const host = headerValue(scope, 'host') ?? (scope.server === null ? 'localhost' : `${scope.server[0]}${scope.server[1] === null ? '' : `:${scope.server[1]}`}`);
+  const host = headerOf(scope.headers, 'host') ?? (scope.server === null ? 'localhost' : `${scope.server[0]}${scope.server[1] === null ? '' : `:${scope.server[1]}`}`);
   const path = scope.raw_path === '' ? '/' : scope.raw_path;
   return `${scope.scheme}://${host}${path}${scope.query_string === '' ? '' : `?${scope.query_string}`}`;
 }

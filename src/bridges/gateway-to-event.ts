@@ -7,12 +7,13 @@
  * one chunk per `send()` (so the host's backpressure reaches the app), and `close()` runs once.
  */
 import { buildResponseHead } from '../core/response-head.js';
-import { defineEventApp } from '../event/interface.js';
+import { headerOf } from '../event/headers.js';
 import { inputModeOf } from '../core/gateway.js';
 import { DEFAULT_MAX_BODY_SIZE } from '../spec/constants.js';
-import type { EventApp, HttpScope, Receive, Scope, Send } from '../spec/event-types.js';
+import type { EventApp, HttpScope, Receive, Send } from '../spec/event-types.js';
 import type { BodyChunk, ErrorStream, GatewayApp, HeaderPair, StartResponse, WriteFunction } from '../spec/types.js';
 import { environFromScope, STDERR_ERRORS } from './environ-from-scope.js';
+import { httpOnlyEventApp } from './http-only.js';
 import { BodyTooLarge, ReceiveInput } from './receive-input.js';
 
 export interface GatewayToEventOptions {
@@ -35,25 +36,11 @@ export function gatewayToEvent(app: GatewayApp, options: GatewayToEventOptions =
   const errors = options.errors ?? STDERR_ERRORS;
   const mode = inputModeOf(app);
 
-  const bridged = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
-    if (scope.type === 'http') return serveHttp(app, scope, receive, send, mode === 'buffered', maxBodySize, errors);
-    if (scope.type === 'websocket') {
-      // A gateway app cannot take a websocket: refuse it (the client sees 403).
-      await send({ type: 'websocket.close', code: 1000 });
-      return;
-    }
-    // A gateway app has nothing to start or stop; answer the lifespan protocol so hosts go on.
-    for (;;) {
-      const message = await receive();
-      if (message.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
-      else if (message.type === 'lifespan.shutdown') {
-        await send({ type: 'lifespan.shutdown.complete' });
-        return;
-      }
-    }
-  };
+  const bridged = httpOnlyEventApp((scope, receive, send) =>
+    serveHttp(app, scope, receive, send, mode === 'buffered', maxBodySize, errors),
+  );
   Object.defineProperty(bridged, BRIDGED_GATEWAY, { value: app });
-  return defineEventApp(bridged);
+  return bridged;
 }
 
 async function serveHttp(
@@ -67,7 +54,7 @@ async function serveHttp(
 ): Promise<void> {
   const body = new ReceiveInput(receive, buffered ? 'buffered' : 'stream', maxBodySize);
   if (buffered) {
-    const declared = headerValue(scope, 'content-length');
+    const declared = headerOf(scope.headers, 'content-length');
     if (declared !== undefined && Number(declared) > maxBodySize) return tooLarge(send);
     try {
       await body.readAll();
@@ -82,11 +69,6 @@ async function serveHttp(
   const response = new BridgedResponse(send, environ.REQUEST_METHOD === 'HEAD');
   const result = await app(environ, response.startResponse);
   await response.sendBody(result);
-}
-
-function headerValue(scope: HttpScope, lowerName: string): string | undefined {
-  for (const [name, value] of scope.headers) if (name === lowerName) return value;
-  return undefined;
 }
 
 async function tooLarge(send: Send): Promise<void> {

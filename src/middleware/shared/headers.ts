@@ -3,33 +3,24 @@
  * in every middleware. Response headers are `[name, value]` pairs whose names may come in any
  * case; lookups ignore case.
  */
+import { cgiKey } from '../../core/environ.js';
+import { headerOf } from '../../event/headers.js';
 import type { EventHeader, HttpScope, WebSocketScope } from '../../spec/event-types.js';
 import type { Environ, HeaderPair } from '../../spec/types.js';
-
-/** CGI keys of the header names middleware ask for: a handful of constants, built once each. */
-const cgiKeys = new Map<string, string>();
 
 /** A request header from an environ (`content-type` → CONTENT_TYPE, `x-a` → HTTP_X_A). */
 export function environHeader(environ: Environ, lowerName: string): string | undefined {
   if (lowerName === 'content-type') return environ.CONTENT_TYPE;
   if (lowerName === 'content-length') return environ.CONTENT_LENGTH;
-  let key = cgiKeys.get(lowerName);
-  if (key === undefined) {
-    key = 'HTTP_' + lowerName.toUpperCase().replace(/-/g, '_');
-    // Callers pass names from their own code, but cap the map in case one passes request data.
-    if (cgiKeys.size < 256) cgiKeys.set(lowerName, key);
-  }
+  // The server's own mapping, with its cache of keys.
+  const key = cgiKey(lowerName);
   const value = environ[key];
   return typeof value === 'string' ? value : undefined;
 }
 
 /** A request header from a scope; repeated headers joined with `, ` as in an environ. */
 export function scopeHeader(scope: HttpScope | WebSocketScope, lowerName: string): string | undefined {
-  let found: string | undefined;
-  for (const [name, value] of scope.headers) {
-    if (name === lowerName) found = found === undefined ? value : `${found}, ${value}`;
-  }
-  return found;
+  return headerOf(scope.headers, lowerName);
 }
 
 /** The first response header called `name` (any case), or undefined. */
