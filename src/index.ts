@@ -14,3 +14,4 @@ export type { Hooks, ServerInfo, ReadyInfo, WorkerExitInfo } from './settings/ho
 export type { Settings } from './settings/table.js';
 export { gatewayToEvent, eventToGateway, type GatewayToEventOptions } from './bridges/index.js';
 export { fromFetch, defineFetchApp, type FetchHandler, type FetchFunction, type FetchContext, type FromFetchOptions } from './bridges/from-fetch.js';
+export { fromNodeHandler, isNodeHandler, type NodeHandler, type NodeListener, type NodeListenerFactory } from './bridges/from-node-handler.js';

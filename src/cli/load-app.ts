@@ -65,16 +65,22 @@ export async function loadApp(ref: string, cwd: string = process.cwd()): Promise
   for (const name of names) {
     const candidate = namespace[name] ?? commonJs[name];
     if (candidate === undefined) continue;
-    // A fetch handler may be an object with a fetch method (`export default app` from Hono).
-    const fetchObject = candidate !== null && typeof candidate === 'object' && typeof (candidate as { fetch?: unknown }).fetch === 'function';
-    if (typeof candidate !== 'function' && !fetchObject) {
+    // An app may be an object: one with a fetch method (`export default app` from Hono), or a
+    // Koa app (its callback() gives the Node listener).
+    if (typeof candidate !== 'function' && !isAppObject(candidate)) {
       throw new AppLoadError(
         `${modulePath}:${name} is ${candidate === null ? 'null' : typeof candidate}, not an app: a function (environ, startResponse), ` +
-          `an event app, or an object with a fetch(request) method`,
+          `an event app, a Node listener (req, res), an object with a fetch(request) method, or a Koa app`,
       );
     }
     return { app: candidate, label: `${modulePath}:${name}` };
   }
   const wanted = exportName !== null ? `no export named ${exportName}` : 'no export named app and no default export';
   throw new AppLoadError(`${modulePath} has ${wanted}; exports found: ${Object.keys(namespace).join(', ') || 'none'}`);
+}
+
+function isAppObject(candidate: unknown): boolean {
+  if (candidate === null || typeof candidate !== 'object') return false;
+  const methods = candidate as { fetch?: unknown; callback?: unknown };
+  return typeof methods.fetch === 'function' || typeof methods.callback === 'function';
 }

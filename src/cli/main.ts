@@ -8,9 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DRAIN_LINGER_MS, serve, type Server } from '../server/serve.js';
-import type { EventApp } from '../spec/event-types.js';
-import type { GatewayApp } from '../spec/types.js';
-import type { FetchHandler } from '../bridges/from-fetch.js';
+import type { ServableApp } from '../server/adopt-app.js';
 import { callHook, type Hooks } from '../settings/hooks.js';
 import { ConfigError, resolveSettings, type Entry, type Resolved } from '../settings/resolve.js';
 import { configFileFrom, environmentEntries, loadConfigFile } from '../settings/sources.js';
@@ -112,7 +110,7 @@ async function serveHere(appRef: string, resolved: Resolved, hooks: Hooks): Prom
   }
   let server: Server;
   try {
-    server = await serve(loaded.app as GatewayApp | EventApp | FetchHandler, serverSettingsOf(settings));
+    server = await serve(loaded.app as ServableApp, serverSettingsOf(settings));
   } catch (error) {
     fail((error as Error).message, error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
   }

@@ -6,9 +6,9 @@
  */
 import type { EventApp } from '../spec/event-types.js';
 
-export const INTERFACES = ['auto', 'gateway', 'event', 'fetch'] as const;
+export const INTERFACES = ['auto', 'gateway', 'event', 'fetch', 'node'] as const;
 export type InterfaceChoice = (typeof INTERFACES)[number];
-/** What the server runs: fetch handlers are served as event apps (src/bridges/from-fetch.ts). */
+/** What the server runs: fetch handlers and Node listeners are served as event apps (src/bridges/). */
 export type AppInterface = 'gateway' | 'event';
 
 /** Marks `app` as an event app (scope, receive, send) and returns it. */
@@ -21,7 +21,7 @@ export function defineEventApp<T extends EventApp>(app: T): T {
 }
 
 /** The interface to serve `app` with, given the configured choice. */
-export function resolveInterface(app: unknown, choice: Exclude<InterfaceChoice, 'fetch'>): AppInterface {
+export function resolveInterface(app: unknown, choice: Exclude<InterfaceChoice, 'fetch' | 'node'>): AppInterface {
   const declared = (app as { tsgiInterface?: unknown }).tsgiInterface;
   if (declared !== undefined && declared !== 'event' && declared !== 'gateway') {
     throw new TypeError(`app.tsgiInterface must be 'event' or 'gateway'; got ${JSON.stringify(declared)}`);

@@ -14,7 +14,7 @@ import { ProxyTrust } from '../core/proxy.js';
 import { ResponseHeadCache } from '../core/response-head.js';
 import { EventHttpHandler } from '../event/http.js';
 import { resolveInterface, type AppInterface } from '../event/interface.js';
-import { fromFetch, isFetchHandler, type FetchHandler } from '../bridges/from-fetch.js';
+import { adoptApp, type ServableApp } from './adopt-app.js';
 import { Lifespan } from '../event/lifespan.js';
 import type { ScopeDefaults } from '../event/scope.js';
 import { EventWebSocketHandler } from '../event/websocket.js';
@@ -91,19 +91,17 @@ class ConnectionRelay implements ConnectionCounter {
   }
 }
 
-export async function serve(given: GatewayApp | EventApp | FetchHandler, options: ServeOptions = {}): Promise<Server> {
+export async function serve(given: ServableApp, options: ServeOptions = {}): Promise<Server> {
   const config = resolveConfig(options);
-  // A fetch handler (Hono's `app`, `defineFetchApp(fn)`, or anything with --interface fetch)
-  // runs as an event app through the bridge.
-  const isFetch = config.interface === 'fetch' || (config.interface === 'auto' && isFetchHandler(given));
-  const app = isFetch ? fromFetch(given as FetchHandler) : given;
+  // A fetch handler (Hono) or a Node listener (Express, Koa) runs as an event app through a bridge.
+  const { app, bridge } = adoptApp(given, config.interface);
   if (typeof app !== 'function') {
     throw new TypeError(
       `serve() needs an app: a gateway app (environ, startResponse), an event app (scope, receive, send) ` +
-        `or a fetch handler (an object with a fetch(request) method); got ${app === null ? 'null' : typeof app}`,
+        `a fetch handler (an object with a fetch(request) method) or a Node listener (req, res) with --interface node; got ${app === null ? 'null' : typeof app}`,
     );
   }
-  const appInterface = resolveInterface(app, config.interface === 'fetch' ? 'event' : config.interface);
+  const appInterface = resolveInterface(app, bridge !== null ? 'event' : (config.interface as Exclude<typeof config.interface, 'fetch' | 'node'>));
   const logs = openLogs(config);
   const logger = createLogger({ level: config.logLevel, errorSink: logs.errorSink });
   const metricsWanted = config.metricsBind !== '' || config.collectMetrics;
@@ -179,7 +177,7 @@ export async function serve(given: GatewayApp | EventApp | FetchHandler, options
   logger.log(
     'info',
     `listening on ${listeners.map((target) => describeTarget(target, tls)).join(', ')} with backend ${backend.name} (${backend.label}, ${why}), ` +
-      (isFetch ? 'fetch interface (served as an event app)' : `${appInterface} interface`),
+      (bridge !== null ? `${bridge} interface (served as an event app)` : `${appInterface} interface`),
   );
   const firstTcp = listeners.find((target) => target.kind === 'tcp');
   let closing: Promise<void> | null = null;

@@ -340,7 +340,8 @@ export const SETTINGS = {
     default: 'auto',
     help:
       'App interface: gateway (environ, startResponse), event (scope, receive, send), fetch ((request) => Response, ' +
-      'as Hono, Bun and Workers use), or auto: fetch for an object with a fetch method or a defineFetchApp function, ' +
+      'as Hono, Bun and Workers use), node ((req, res) => void, as Express, Koa and connect use), or auto: fetch for ' +
+      'an object with a fetch method or a defineFetchApp function, node for an Express, connect or Koa app, ' +
       "event when the app declares itself (defineEventApp(app) or app.tsgiInterface = 'event'), else gateway.",
   }),
   lifespan: choice({

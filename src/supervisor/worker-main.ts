@@ -10,9 +10,7 @@ import type { Server } from '../server/serve.js';
 import { DRAIN_LINGER_MS, serve } from '../server/serve.js';
 import { openLogSink, type LogSink } from '../server/log-files.js';
 import { serverSettingsOf } from '../settings/table.js';
-import type { EventApp } from '../spec/event-types.js';
-import type { GatewayApp } from '../spec/types.js';
-import type { FetchHandler } from '../bridges/from-fetch.js';
+import type { ServableApp } from '../server/adopt-app.js';
 import { HEARTBEAT_FD, WORKER_BOOT_FAILED, type FromWorker, type ToWorker } from './protocol.js';
 import { RequestWatch } from './watchdog.js';
 
@@ -60,7 +58,7 @@ async function boot(message: Extract<ToWorker, { type: 'boot' }>): Promise<Serve
   }
   let server: Server;
   try {
-    server = await serve(loaded.app as GatewayApp | EventApp | FetchHandler, {
+    server = await serve(loaded.app as ServableApp, {
       ...serverSettingsOf(message.settings),
       bind: message.listeners,
       uds: '',

@@ -1,0 +1,308 @@
+/**
+ * One request through a Node request listener: `req` and `res` built from the scope, the body
+ * pulled from `receive()` as `req` is read (backpressure), the response handed to `send()` as
+ * `res` writes it, and the connection's fate told to both sides the way node:http tells it
+ * ('aborted' and 'close' when the client leaves; 'finish' then 'close' when the response is out).
+ */
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpScope, Receive, ReceiveMessage, Send } from '../../spec/event-types.js';
+import { DisconnectedError } from '../../event/runtime.js';
+import { hasRequestBody, incomingFromScope } from './request.js';
+import { bridgedResponse, type ResponseHead } from './response.js';
+import { BridgeSocket, type SocketSink } from './socket.js';
+
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+type Done = (error?: Error | null) => void;
+
+/** What `_read` and `_dump` use on IncomingMessage (node:http's own bookkeeping). */
+interface IncomingInternals {
+  _consuming: boolean;
+  _readableState: { readingMore: boolean; resumeScheduled: boolean };
+  _dump(): void;
+  _read(size: number): void;
+}
+
+/** node:http clears this flag on the response when the socket drains; so do we. */
+const NEED_DRAIN = needDrainSymbol();
+
+export class NodeExchange implements SocketSink {
+  private readonly socket: BridgeSocket;
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
+  private head: ResponseHead | null = null;
+  private started = false;
+  /** A body chunk waiting for the end of this turn, to learn whether it is the last. */
+  private held: { chunk: Buffer; done: Done } | null = null;
+  private flushQueued = false;
+  private lastBodySent = false;
+  /** The last body message has been sent: the exchange is over as far as the client goes. */
+  private complete = false;
+  private resFinished = false;
+  private clientGone = false;
+  private failed = false;
+  private bodyDone: boolean;
+  private pulling = false;
+  private settled = false;
+  private resolveRun!: () => void;
+  private rejectRun!: (error: unknown) => void;
+
+  constructor(
+    private readonly listener: NodeListener,
+    scope: HttpScope,
+    private readonly receive: Receive,
+    private readonly send: Send,
+  ) {
+    const client = scope.client;
+    const server = scope.server;
+    this.socket = new BridgeSocket(this, {
+      remoteAddress: client?.[0],
+      remotePort: client === null ? undefined : client[1],
+      localAddress: server?.[0],
+      localPort: server?.[1] ?? undefined,
+      encrypted: scope.scheme === 'https',
+    });
+    const req = incomingFromScope(scope, this.socket);
+    this.req = req;
+    this.res = bridgedResponse(req, this.socket, (head) => this.onHead(head));
+    this.bodyDone = !hasRequestBody(scope);
+    if (this.bodyDone) {
+      // As node:http does for a request without a body: complete at once, ends when read.
+      req.complete = true;
+      req.push(null);
+    }
+    // An own property: Express and Koa swap req's prototype, and this must survive it.
+    (req as unknown as IncomingInternals)._read = () => this.pullBody();
+    this.wireEvents();
+  }
+
+  run(): Promise<void> {
+    const running = new Promise<void>((resolve, reject) => {
+      this.resolveRun = resolve;
+      this.rejectRun = reject;
+    });
+    if (this.bodyDone) this.watchDisconnect();
+    try {
+      const result = this.listener(this.req, this.res);
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(undefined, (error: unknown) => this.fail(error));
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+    return running;
+  }
+
+  private wireEvents(): void {
+    const { socket, res, req } = this;
+    // Node writes a response's last bytes, then 'prefinish': nothing more comes after that.
+    res.once('prefinish', () => {
+      if (!socket.destroyed) socket.end();
+    });
+    res.once('finish', () => {
+      this.resFinished = true;
+      this.closeIfDone();
+    });
+    // Without a listener these would be thrown from the event loop and end the process; a
+    // misbehaving app gets its error logged and the request ended instead (write after end, …).
+    res.on('error', (error) => this.fail(error));
+    socket.on('error', () => {});
+    socket.on('drain', () => {
+      if (NEED_DRAIN !== null) (res as unknown as Record<symbol, boolean>)[NEED_DRAIN] = false;
+      if (!res.writableFinished) res.emit('drain');
+    });
+    socket.on('timeout', () => {
+      // As node:http: the request and the response hear it; unheard, the connection is dropped.
+      const heardByRequest = !req.complete && req.emit('timeout', socket);
+      const heardByResponse = res.emit('timeout', socket);
+      if (!heardByRequest && !heardByResponse) socket.destroy(new Error('the socket timeout set by the Node listener expired'));
+    });
+  }
+
+  // --- the request body -------------------------------------------------------------------------
+
+  private pullBody(): void {
+    const req = this.req as unknown as IncomingInternals;
+    if (!req._consuming) {
+      req._consuming = true;
+      req._readableState.readingMore = false;
+    }
+    if (this.bodyDone || this.pulling) return;
+    this.pulling = true;
+    this.receive().then(
+      (message) => this.onBodyMessage(message),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private onBodyMessage(message: ReceiveMessage): void {
+    this.pulling = false;
+    const req = this.req;
+    if (message.type === 'http.request') {
+      const last = !message.more_body;
+      if (last) {
+        this.bodyDone = true;
+        req.complete = true;
+      }
+      const body = message.body;
+      if (body.byteLength > 0) req.push(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      if (last) {
+        req.push(null);
+        this.watchDisconnect();
+      } else if (body.byteLength === 0) {
+        // Nothing was pushed, so the stream will not ask again: ask for it.
+        this.pullBody();
+      }
+      return;
+    }
+    this.bodyDone = true;
+    // After the response the rest of the body is discarded by the server: the stream just ends.
+    if (this.complete) req.push(null);
+    else this.clientLeft();
+  }
+
+  /** After the body, receive() answers http.disconnect when the client leaves (or all is done). */
+  private watchDisconnect(): void {
+    this.receive().then(
+      (message) => {
+        if (message.type === 'http.request') this.watchDisconnect();
+        // The server also answers http.disconnect once the response is out: the last body
+        // message may still be settling its promise then.
+        else if (!this.lastBodySent) this.clientLeft();
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  // --- the response -----------------------------------------------------------------------------
+
+  private onHead(head: ResponseHead): void {
+    // 1xx heads (writeHead(103)) have no counterpart in the event contract; the final one counts.
+    if (head.status >= 200) this.head = head;
+  }
+
+  write(chunk: Buffer, done: Done): void {
+    // Bytes before the final head are interim responses Node writes raw (writeContinue,
+    // writeEarlyHints): tsgi answers Expect: 100-continue itself, and has no 103.
+    if (this.head === null || this.clientGone || this.failed) {
+      done();
+      return;
+    }
+    this.held = { chunk, done };
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushHeld);
+    }
+  }
+
+  /**
+   * At the end of the turn the chunk is sent. If `res.end()` came in the same turn and nothing
+   * else is queued, it is the last, and goes as the whole body (one write, Content-Length known).
+   */
+  private readonly flushHeld = (): void => {
+    this.flushQueued = false;
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    const socket = this.socket;
+    const last = socket.writableEnded && socket.writableLength === held.chunk.byteLength;
+    this.deliver(held.chunk, !last).then(() => held.done(), () => held.done());
+  };
+
+  final(done: Done): void {
+    if (this.lastBodySent || this.head === null || this.clientGone || this.failed) {
+      done();
+      return;
+    }
+    this.deliver(EMPTY, false).then(() => done(), () => done());
+  }
+
+  private async deliver(chunk: Buffer, more: boolean): Promise<void> {
+    const head = this.head!;
+    if (!more) this.lastBodySent = true;
+    try {
+      if (!this.started) {
+        this.started = true;
+        await this.send({ type: 'http.response.start', status: head.status, headers: head.headers });
+      }
+      await this.send({ type: 'http.response.body', body: chunk, more_body: more });
+    } catch (error) {
+      // send() rejects once the client has gone, or on a contract error, which is the app's.
+      if (error instanceof DisconnectedError) this.clientLeft();
+      else this.fail(error);
+      return;
+    }
+    if (!more) {
+      this.complete = true;
+      this.closeIfDone();
+      this.settle();
+    }
+  }
+
+  /** node:http's end of a response: the unread body is drained, then 'close' on req and res. */
+  private closeIfDone(): void {
+    if (!this.complete || !this.resFinished) return;
+    const req = this.req as unknown as IncomingInternals;
+    if (!req._consuming && !req._readableState.resumeScheduled) req._dump();
+    // Closed once its writable side has finished (its end() is still settling otherwise, and a
+    // destroy would fail those callbacks with errors nobody reads).
+    const socket = this.socket;
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
+  }
+
+  // --- endings ---------------------------------------------------------------------------------
+
+  /** The client went away before the response was complete. */
+  private clientLeft(): void {
+    if (this.clientGone || this.complete || this.failed) return;
+    this.clientGone = true;
+    this.releaseHeld();
+    // 'close' on the socket reaches res ('close'); req hears 'aborted' if its body was not all in.
+    this.socket.destroy();
+    this.req.destroy(abortedError());
+    this.settle();
+  }
+
+  /** The socket was destroyed; unless by the exchange, the app did it (`res.destroy()`). */
+  destroyed(error: Error | null): void {
+    if (this.complete || this.clientGone || this.failed) return;
+    this.fail(error ?? new Error('the Node listener destroyed the response (res.destroy() or req.socket.destroy()) before finishing it'));
+  }
+
+  /** The app failed: tsgi answers 500 if nothing was sent, or drops the connection, and logs it. */
+  private fail(error: unknown): void {
+    if (this.failed || this.complete || this.clientGone) return;
+    this.failed = true;
+    this.releaseHeld();
+    if (!this.socket.destroyed) this.socket.destroy();
+    if (!this.req.destroyed) this.req.destroy();
+    if (this.settled) return;
+    this.settled = true;
+    this.rejectRun(error);
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    held?.done();
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolveRun();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function abortedError(): Error {
+  return Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+}
+
+/** Node keeps the flag under a private symbol; found on a probe response, once. */
+function needDrainSymbol(): symbol | null {
+  const probe = new ServerResponse(new IncomingMessage(null as never));
+  return Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === 'kNeedDrain') ?? null;
+}

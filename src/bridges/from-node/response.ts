@@ -1,0 +1,53 @@
+/**
+ * `res` for a Node request listener: a real `http.ServerResponse` (frameworks swap its prototype
+ * for one that inherits from ServerResponse's), writing into the bridge socket. Node serialises
+ * the head into `_header` in `_storeHeader`; the response keeps Node's every rule for building it
+ * (writeHead with objects or arrays, setHeader, implicit heads, HEAD/204/304), and an own
+ * `_storeHeader` (which survives the prototype swap) hands the head to tsgi instead of the socket.
+ * The body is then written raw: tsgi, not Node, frames it (Content-Length or chunked).
+ */
+import { OutgoingMessage, ServerResponse, type IncomingMessage } from 'node:http';
+import { HOP_BY_HOP_HEADERS } from '../../spec/constants.js';
+import type { BridgeSocket } from './socket.js';
+
+export interface ResponseHead {
+  status: number;
+  headers: [string, string][];
+}
+
+type StoreHeader = (this: ServerResponse, firstLine: string, headers: unknown) => void;
+const nodeStoreHeader = (OutgoingMessage.prototype as unknown as { _storeHeader: StoreHeader })._storeHeader;
+
+export function bridgedResponse(req: IncomingMessage, socket: BridgeSocket, onHead: (head: ResponseHead) => void): ServerResponse {
+  const res = new ServerResponse(req);
+  // tsgi writes Date itself (cached once a second), and a second one would be a duplicate.
+  res.sendDate = false;
+  const internals = res as unknown as { _storeHeader: StoreHeader; _header: string; _headerSent: boolean; chunkedEncoding: boolean };
+  internals._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
+    nodeStoreHeader.call(this, firstLine, headers);
+    const self = this as unknown as typeof internals;
+    onHead(parseHead(self._header));
+    // The head is tsgi's to send, and the body's framing too: Node writes only the body bytes.
+    self._headerSent = true;
+    self.chunkedEncoding = false;
+  };
+  res.assignSocket(socket as never);
+  return res;
+}
+
+/** The status and fields of a head Node serialised (`HTTP/1.1 200 OK\r\nName: value\r\n…\r\n\r\n`). */
+export function parseHead(text: string): ResponseHead {
+  const status = Number(text.slice(9, 12));
+  const headers: [string, string][] = [];
+  let start = text.indexOf('\r\n') + 2;
+  for (;;) {
+    const end = text.indexOf('\r\n', start);
+    if (end === -1 || end === start) break;
+    const colon = text.indexOf(':', start);
+    const name = text.slice(start, colon);
+    // Connection management and framing are the server's (tsgi refuses them from apps).
+    if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) headers.push([name, text.slice(colon + 1, end).trim()]);
+    start = end + 2;
+  }
+  return { status, headers };
+}
