@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run flame -- [--scenario hello] [--backend llhttp|uws|node] [--app sync|async|event] [--quick] [--duration S]
+// npm run flame -- [--scenario hello] [--backend llhttp|uws|node] [--app sync|async|event|express|hono] [--quick] [--duration S]
 //
 // Profiles the tsgi CLI under autocannon load with 0x and saves the interactive flamegraph as
 // flamegraphs/<scenario>-<backend>-<YYYY-MM-DD>.html. 0x runs the server with V8's sampling
@@ -20,16 +20,22 @@ import { findScenarios } from './lib/scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = path.join(ROOT, 'dist/cli/main.js');
+// Each app with the --interface it is served with (the adapters' apps answer hello and json only).
 const APPS = {
-  sync: path.join(ROOT, 'bench/apps/gateway-sync.mjs'),
-  async: path.join(ROOT, 'bench/apps/gateway-async.mjs'),
-  event: path.join(ROOT, 'bench/apps/event.mjs'),
+  sync: { file: path.join(ROOT, 'bench/apps/gateway-sync.mjs'), interface: [] },
+  async: { file: path.join(ROOT, 'bench/apps/gateway-async.mjs'), interface: [] },
+  event: { file: path.join(ROOT, 'bench/apps/event.mjs'), interface: ['--interface', 'event'] },
+  express: { file: path.join(ROOT, 'bench/apps/express.mjs'), interface: ['--interface', 'node'] },
+  hono: { file: path.join(ROOT, 'bench/apps/hono.mjs'), interface: ['--interface', 'fetch'] },
 };
 const USAGE = `usage: npm run flame -- [options]
 
   --scenario NAME     a throughput scenario of npm run bench (default hello)
   --backend llhttp|uws|node  tsgi backend (default llhttp, the default backend)
-  --app sync|async|event  bench/apps/gateway-sync.mjs, gateway-async.mjs or event.mjs (default sync)
+  --app sync|async|event|express|hono
+                      bench/apps/gateway-sync.mjs, gateway-async.mjs, event.mjs, express.mjs (an
+                      Express 5 app, --interface node) or hono.mjs (a Hono app, --interface fetch);
+                      default sync
   --duration S        seconds of load after the warm-up (default 20; --quick 5)
   --connections N     default 50
   --quick             5 s of load`;
@@ -62,7 +68,7 @@ if (values.help) {
   process.exit(0);
 }
 if (!['llhttp', 'uws', 'node'].includes(values.backend)) fail(`--backend must be llhttp, uws or node; got ${values.backend}`);
-if (!(values.app in APPS)) fail(`--app must be sync, async or event; got ${values.app}`);
+if (!(values.app in APPS)) fail(`--app must be one of ${Object.keys(APPS).join(', ')}; got ${values.app}`);
 let scenario;
 try {
   [scenario] = findScenarios([values.scenario], { quick: false });
@@ -83,7 +89,7 @@ const target = path.join(ROOT, 'flamegraphs', `${scenario.name}-${values.backend
 const zeroEksArgs = {
   argv: [
     CLI, '--backend', values.backend, '--bind', `127.0.0.1:${port}`, '--log-level', 'warning',
-    ...(values.app === 'event' ? ['--interface', 'event'] : []), `${APPS[values.app]}:app`,
+    ...APPS[values.app].interface, APPS[values.app].file,
   ],
   workingDir,
   outputDir: path.join(workingDir, 'profile'),

@@ -3,8 +3,8 @@
  * test their own app. test/cli.test.ts serves the same files through the real command.
  */
 import { describe, expect, it } from 'vitest';
-import type { EventApp, GatewayApp } from '../src/index.js';
 import { TestClient, WebSocketRefused } from '../src/testing/index.js';
+import { fromNodeHandler, type EventApp, type GatewayApp, type NodeHandler } from '../src/index.js';
 
 /** examples/ are plain .mjs files without type declarations: loaded by URL, typed here. */
 async function example<A>(name: string): Promise<A> {
@@ -112,5 +112,39 @@ describe('examples/chat.mjs', () => {
     await alice.close();
     expect(await bob.receiveText()).toBe(`* ${aliceName} left`);
     await bob.close();
+  });
+});
+
+describe('examples/express.mjs (an Express 5 app through fromNodeHandler)', () => {
+  async function expressClient(): Promise<TestClient> {
+    const module = (await import(new URL('../examples/express.mjs', import.meta.url).href)) as { default: NodeHandler };
+    return new TestClient(fromNodeHandler(module.default));
+  }
+
+  it('routes, answers JSON with the query, and reads a JSON body with express.json()', async () => {
+    const client = await expressClient();
+    const hello = await client.get('/');
+    expect(hello.status).toBe(200);
+    expect(await hello.text()).toBe('Hello from Express on tsgi!');
+    expect(await (await client.get('/json?q=tsgi')).json()).toEqual({ ok: true, path: '/json', query: 'tsgi', ip: '127.0.0.1' });
+    const echo = await client.post('/echo', { body: '{"n":[1,2]}', headers: { 'Content-Type': 'application/json' } });
+    expect(await echo.json()).toEqual({ received: { n: [1, 2] } });
+  });
+
+  it('sets two cookies as two Set-Cookie headers', async () => {
+    const response = await (await expressClient()).get('/cookies');
+    expect(response.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
+  });
+
+  it('streams the countdown line by line and serves files with express.static', async () => {
+    const client = await expressClient();
+    const countdown = await client.get('/countdown?from=2');
+    expect(countdown.headers.get('content-length')).toBeNull();
+    expect(await countdown.text()).toBe('2\n1\nliftoff\n');
+    const css = await client.get('/static/style.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(await css.text()).toContain(':root');
+    expect((await client.get('/static/missing.css')).status).toBe(404);
   });
 });
