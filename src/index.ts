@@ -15,3 +15,4 @@ export type { Settings } from './settings/table.js';
 export { gatewayToEvent, eventToGateway, type GatewayToEventOptions } from './bridges/index.js';
 export { fromFetch, defineFetchApp, type FetchHandler, type FetchFunction, type FetchContext, type FromFetchOptions } from './bridges/from-fetch.js';
 export { fromNodeHandler, isNodeHandler, type NodeHandler, type NodeListener, type NodeListenerFactory } from './bridges/from-node-handler.js';
+export { toNodeHandler, toFetch, type TsgiNodeHandler, type ToNodeHandlerOptions, type TsgiFetchHandler, type ToFetchOptions, type LifespanControl, type HostOptions, type HostErrorHandler } from './bridges/index.js';
