@@ -8,7 +8,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpScope, Receive, ReceiveMessage, Send } from '../../spec/event-types.js';
 import { DisconnectedError } from '../../event/runtime.js';
 import { hasRequestBody, incomingFromScope } from './request.js';
-import { bridgedResponse, type ResponseHead } from './response.js';
+import { bridgedResponse, parseFields, type ResponseHead } from './response.js';
 import { BridgeSocket, type SocketSink } from './socket.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -32,6 +32,10 @@ export class NodeExchange implements SocketSink {
   private readonly res: ServerResponse;
   private head: ResponseHead | null = null;
   private started = false;
+  /** The server can send trailers on this connection (HTTP/1.1 on a backend that has them). */
+  private readonly trailersAllowed: boolean;
+  /** The response was started with `trailers: true`: the trailers message is due after the body. */
+  private trailersDue = false;
   /** A body chunk waiting for the end of this turn, to learn whether it is the last. */
   private held: { chunk: Buffer; done: Done } | null = null;
   private flushQueued = false;
@@ -44,6 +48,10 @@ export class NodeExchange implements SocketSink {
   private bodyDone: boolean;
   private pulling = false;
   private settled = false;
+  /** The listener returned a promise that has not settled yet. */
+  private listenerRunning = false;
+  /** An error the app caused after ending its response, reported once the response is out. */
+  private lateError: unknown = null;
   private resolveRun!: () => void;
   private rejectRun!: (error: unknown) => void;
 
@@ -65,6 +73,7 @@ export class NodeExchange implements SocketSink {
     const req = incomingFromScope(scope, this.socket);
     this.req = req;
     this.res = bridgedResponse(req, this.socket, (head) => this.onHead(head));
+    this.trailersAllowed = 'http.response.trailers' in scope.extensions;
     this.bodyDone = !hasRequestBody(scope);
     if (this.bodyDone) {
       // As node:http does for a request without a body: complete at once, ends when read.
@@ -85,10 +94,19 @@ export class NodeExchange implements SocketSink {
     try {
       const result = this.listener(this.req, this.res);
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, (error: unknown) => this.fail(error));
+        // An async listener (Koa's callback is one) may still fail after its response is out:
+        // the call lasts until it settles, so that error reaches the server's log too.
+        this.listenerRunning = true;
+        (result as Promise<unknown>).then(
+          () => this.listenerSettled(),
+          (error: unknown) => {
+            this.appFailed(error);
+            this.listenerSettled();
+          },
+        );
       }
     } catch (error) {
-      this.fail(error);
+      this.appFailed(error);
     }
     return running;
   }
@@ -104,8 +122,8 @@ export class NodeExchange implements SocketSink {
       this.closeIfDone();
     });
     // Without a listener these would be thrown from the event loop and end the process; a
-    // misbehaving app gets its error logged and the request ended instead (write after end, …).
-    res.on('error', (error) => this.fail(error));
+    // misbehaving app gets its error logged and the request ended instead.
+    res.on('error', (error) => this.appFailed(error));
     socket.on('error', () => {});
     socket.on('drain', () => {
       if (NEED_DRAIN !== null) (res as unknown as Record<symbol, boolean>)[NEED_DRAIN] = false;
@@ -137,6 +155,8 @@ export class NodeExchange implements SocketSink {
 
   private onBodyMessage(message: ReceiveMessage): void {
     this.pulling = false;
+    // As on a net.Socket, bytes read count as activity for setTimeout.
+    this.socket.activity();
     const req = this.req;
     if (message.type === 'http.request') {
       const last = !message.more_body;
@@ -183,8 +203,10 @@ export class NodeExchange implements SocketSink {
 
   write(chunk: Buffer, done: Done): void {
     // Bytes before the final head are interim responses Node writes raw (writeContinue,
-    // writeEarlyHints): tsgi answers Expect: 100-continue itself, and has no 103.
-    if (this.head === null || this.clientGone || this.failed) {
+    // writeEarlyHints): tsgi answers Expect: 100-continue itself, and has no 103. After the last
+    // body message only the empty write res.end() queues behind a pending write can come (for
+    // `res.write(data); res.end()` in one turn, the data already went as the last): nothing to send.
+    if (this.head === null || this.clientGone || this.failed || this.lastBodySent) {
       done();
       return;
     }
@@ -223,9 +245,17 @@ export class NodeExchange implements SocketSink {
     try {
       if (!this.started) {
         this.started = true;
-        await this.send({ type: 'http.response.start', status: head.status, headers: head.headers });
+        // res.addTrailers() comes just before end(), after the head: a `Trailer` field in the
+        // head is how the app says they will come (as HTTP asks), so tsgi keeps the body open.
+        this.trailersDue = head.trailers && this.trailersAllowed;
+        await this.send({ type: 'http.response.start', status: head.status, headers: head.headers, trailers: this.trailersDue });
       }
       await this.send({ type: 'http.response.body', body: chunk, more_body: more });
+      if (!more && this.trailersDue) {
+        // Node keeps what addTrailers() was given serialised, as `Name: value\r\n` lines.
+        const trailer = (this.res as unknown as { _trailer: string })._trailer;
+        await this.send({ type: 'http.response.trailers', headers: parseFields(trailer) });
+      }
     } catch (error) {
       // send() rejects once the client has gone, or on a contract error, which is the app's.
       if (error instanceof DisconnectedError) this.clientLeft();
@@ -235,7 +265,7 @@ export class NodeExchange implements SocketSink {
     if (!more) {
       this.complete = true;
       this.closeIfDone();
-      this.settle();
+      if (!this.listenerRunning) this.settle();
     }
   }
 
@@ -267,7 +297,40 @@ export class NodeExchange implements SocketSink {
   /** The socket was destroyed; unless by the exchange, the app did it (`res.destroy()`). */
   destroyed(error: Error | null): void {
     if (this.complete || this.clientGone || this.failed) return;
+    // After end(), node:http has written the response and a destroy only closes the connection
+    // (Express's finalhandler does that for an error raised after res.send()): the client gets
+    // the response whole. Here it may still be held for the end of the turn, so it goes now.
+    if (this.res.writableEnded && this.head !== null && this.sendRemainder()) return;
     this.fail(error ?? new Error('the Node listener destroyed the response (res.destroy() or req.socket.destroy()) before finishing it'));
+  }
+
+  /** Sends what the ended response still holds as its last body; false if some never came. */
+  private sendRemainder(): boolean {
+    if (this.lastBodySent) return true;
+    const held = this.held;
+    // Bytes still queued in the stream behind the held chunk are dropped by the destroy.
+    if (this.socket.writableLength > (held?.chunk.byteLength ?? 0)) return false;
+    this.held = null;
+    this.deliver(held?.chunk ?? EMPTY, false).then(
+      () => held?.done(),
+      () => held?.done(),
+    );
+    return true;
+  }
+
+  /**
+   * The listener threw or rejected, or misused `res` (an 'error' on it). After end() the response
+   * is whole: it still goes out and the error is logged with it (node:http would crash the
+   * process on most of these, a write after end among them). Before, the app failed.
+   */
+  private appFailed(error: unknown): void {
+    if (this.res.writableEnded && !this.failed && !this.clientGone) {
+      // Errors after the call settled have no one to tell (the listener's own promise keeps
+      // the call open, so only a callback's error after the response can get here).
+      if (!this.settled) this.lateError ??= error;
+      return;
+    }
+    this.fail(error);
   }
 
   /** The app failed: tsgi answers 500 if nothing was sent, or drops the connection, and logs it. */
@@ -282,6 +345,11 @@ export class NodeExchange implements SocketSink {
     this.rejectRun(error);
   }
 
+  private listenerSettled(): void {
+    this.listenerRunning = false;
+    if (this.complete) this.settle();
+  }
+
   private releaseHeld(): void {
     const held = this.held;
     this.held = null;
@@ -291,7 +359,9 @@ export class NodeExchange implements SocketSink {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    this.resolveRun();
+    // The server logs a rejection that comes after a complete response, and sends nothing more.
+    if (this.lateError !== null) this.rejectRun(this.lateError);
+    else this.resolveRun();
   }
 }
 

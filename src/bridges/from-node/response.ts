@@ -13,6 +13,11 @@ import type { BridgeSocket } from './socket.js';
 export interface ResponseHead {
   status: number;
   headers: [string, string][];
+  /**
+   * Node would have sent trailers after this body (res.addTrailers): the head declares them with
+   * a `Trailer` field and the body has no Content-Length (Node chose chunked framing for it).
+   */
+  trailers: boolean;
 }
 
 type StoreHeader = (this: ServerResponse, firstLine: string, headers: unknown) => void;
@@ -26,7 +31,10 @@ export function bridgedResponse(req: IncomingMessage, socket: BridgeSocket, onHe
   internals._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
     nodeStoreHeader.call(this, firstLine, headers);
     const self = this as unknown as typeof internals;
-    onHead(parseHead(self._header));
+    const head = parseHead(self._header);
+    // Node writes `_trailer` only into a chunked body, so the trailers need Node's choice of it.
+    head.trailers &&= self.chunkedEncoding;
+    onHead(head);
     // The head is tsgi's to send, and the body's framing too: Node writes only the body bytes.
     self._headerSent = true;
     self.chunkedEncoding = false;
@@ -39,15 +47,25 @@ export function bridgedResponse(req: IncomingMessage, socket: BridgeSocket, onHe
 export function parseHead(text: string): ResponseHead {
   const status = Number(text.slice(9, 12));
   const headers: [string, string][] = [];
-  let start = text.indexOf('\r\n') + 2;
+  let trailers = false;
+  for (const field of parseFields(text, text.indexOf('\r\n') + 2)) {
+    const lower = field[0].toLowerCase();
+    // Connection management and framing are the server's (tsgi refuses them from apps).
+    if (!HOP_BY_HOP_HEADERS.has(lower)) headers.push(field);
+    else if (lower === 'trailer') trailers = true;
+  }
+  return { status, headers, trailers };
+}
+
+/** The fields of `Name: value\r\n` lines from `start` to an empty line or the end (heads, `_trailer`). */
+export function parseFields(text: string, start = 0): [string, string][] {
+  const fields: [string, string][] = [];
   for (;;) {
     const end = text.indexOf('\r\n', start);
     if (end === -1 || end === start) break;
     const colon = text.indexOf(':', start);
-    const name = text.slice(start, colon);
-    // Connection management and framing are the server's (tsgi refuses them from apps).
-    if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) headers.push([name, text.slice(colon + 1, end).trim()]);
+    fields.push([text.slice(start, colon), text.slice(colon + 1, end).trim()]);
     start = end + 2;
   }
-  return { status, headers };
+  return fields;
 }

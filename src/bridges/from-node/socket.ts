@@ -117,6 +117,11 @@ export class BridgeSocket extends Duplex {
     this.destroy();
   }
 
+  /** Request bytes arrived (through `req`): like a read on a net.Socket, it restarts the timeout. */
+  activity(): void {
+    this.touch();
+  }
+
   private touch(): void {
     this.clearTimer();
     if (this.timeoutMs > 0 && !this.destroyed) {
