@@ -139,10 +139,10 @@ describeBackends('a Node listener on %s', (backend) => {
       expect(await seen.promise).toEqual({ keep: 'kept', drop: false, names: ['x-keep', 'x-list'], list: ['a', 'b'] });
     });
 
-    // flushHeaders sends the head with an empty first body message. The node backend writes a
-    // streamed head only with the first body bytes, and uws the app's fields but not the end of
-    // the head, so the client sees it there only once the body starts (a backend gap, not the bridge's).
-    it.runIf(backend === 'llhttp')('flushHeaders sends the head before any body exists', async () => {
+    // flushHeaders sends the head with an empty first body message. uWS v20 ends a streamed head
+    // only with the first body bytes (an empty write would end a chunked body), so there the
+    // client sees the head once the body starts.
+    it.skipIf(backend === 'uws')('flushHeaders sends the head before any body exists (skipped on uws: uWS v20 sends a streamed head with its first body bytes)', async () => {
       const release = deferred();
       const { port } = await serveListener(async (_req, res) => {
         res.setHeader('X-Flushed', 'yes');

@@ -59,6 +59,8 @@ export class NodeTransport implements Transport {
   private events: ExchangeEvents | null = null;
   private receiver: BodyReceiver | null = null;
   private drainHooked = false;
+  /** The head was given to Node in this turn and no body bytes have followed yet. */
+  private headOnly = false;
   private onSocketClose: (() => void) | null = null;
   /** Armed while the app waits for body bytes (reading, not paused, body not complete). */
   private stallTimer: NodeJS.Timeout | null = null;
@@ -163,10 +165,18 @@ export class NodeTransport implements Transport {
     if (this.done) return;
     const wire = wireOf(head);
     this.res.writeHead(head.statusCode, wire.reason, rawHeaders(head, wire, contentLength, this.closes(false)));
+    // Node holds the head until the first body write, which follows in the same turn when the
+    // app's first body message has bytes. When it was empty (flushHeaders, an SSE stream that
+    // waits for its first event) the head must still leave now, as on the other backends.
+    this.headOnly = true;
+    queueMicrotask(() => {
+      if (this.headOnly && !this.done) this.res.flushHeaders();
+    });
   }
 
   writeStream(chunk: BodyChunk): boolean {
     if (this.done) return false;
+    this.headOnly = false;
     const ok = this.res.write(chunk);
     if (!ok && !this.drainHooked) {
       // One listener however many writes came back false (legacy write() does not wait).
