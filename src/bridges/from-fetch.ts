@@ -1,14 +1,23 @@
 /**
  * `fromFetch(handler)`: a fetch handler — `(request) => Response`, the convention of Hono, Bun,
  * Deno and Cloudflare Workers — as an event app, so the server, `mount` and every middleware take
- * it like any other. Each http request becomes a standard `Request` whose body is a stream that
- * reads the client as the handler reads it (backpressure), and whose `signal` aborts when the
- * client goes away; the `Response` is sent with its status and headers (several `Set-Cookie` stay
- * several), its body streamed one chunk per `send()`, and cancelled if the client leaves.
+ * it like any other.
+ *
+ * Each http request becomes a lazy `Request` (from-fetch/request.ts): method, URL and headers are
+ * worked out from the scope when read, the body is read from `receive()` as the handler reads it
+ * (backpressure), and `signal` aborts when the client goes away. The `Response` is sent with its
+ * status and headers (several `Set-Cookie` stay several), a known body in one piece with its
+ * length and a stream one chunk per `send()`, cancelled if the client leaves (from-fetch/send.ts).
+ * A handler that answers synchronously (Hono does, for a synchronous route) is served without a
+ * promise in between.
  */
-import { headerOf } from '../event/headers.js';
-import { HOP_BY_HOP_HEADERS } from '../spec/constants.js';
-import type { EventApp, HttpScope, Receive, Send } from '../spec/event-types.js';
+import { defineEventApp } from '../event/interface.js';
+import type { EventApp, HttpScope, Receive, Scope, Send } from '../spec/event-types.js';
+import { RequestBodySource } from './from-fetch/body.js';
+import { FetchRequest, LAZY_REQUESTS_WORK, standardRequestOf } from './from-fetch/request.js';
+import { installFetchResponse } from './from-fetch/response.js';
+import { sendResponse } from './from-fetch/send.js';
+import { RequestUrlError } from './from-fetch/url.js';
 import { httpOnlyEventApp } from './http-only.js';
 
 /** What Cloudflare Workers pass as the third argument; Hono's `c.executionCtx`. */
@@ -24,6 +33,13 @@ export type FetchHandler = FetchFunction | { fetch: FetchFunction };
 export interface FromFetchOptions {
   /** The handler's second argument (Cloudflare's bindings, Hono's `c.env`); default `{}`. */
   env?: Record<string, unknown>;
+  /**
+   * Put tsgi's FetchResponse in the place of the global `Response` (default true): responses the
+   * handler makes with `new Response(...)` then keep their body as given, and a string or bytes
+   * body is sent without a stream in between (from-fetch/response.ts). `false` leaves the global alone;
+   * responses are then read through their body stream.
+   */
+  fetchResponse?: boolean;
 }
 
 const FETCH_MARK = 'fetch';
@@ -51,141 +67,81 @@ export function fromFetch(handler: FetchHandler, options: FromFetchOptions = {})
             throw new TypeError('fromFetch() needs a function (request) => Response or an object with a fetch(request) method');
           })();
   const env = options.env ?? {};
-  return httpOnlyEventApp((scope, receive, send) => serveFetch(call, env, scope, receive, send));
+  if (options.fetchResponse !== false) installFetchResponse();
+  // Websockets are refused and the lifespan answered, as for any HTTP-only app; http requests
+  // go straight to serveFetch, which is not async: a synchronous answer is sent before it
+  // returns, and its promise is send()'s own.
+  const others = httpOnlyEventApp(() => Promise.resolve());
+  return defineEventApp((scope: Scope, receive: Receive, send: Send): Promise<void> => {
+    if (scope.type !== 'http') return others(scope, receive, send);
+    try {
+      return serveFetch(call, env, scope, receive, send);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  });
 }
 
-function requestUrl(scope: HttpScope): string {
-  const host = headerOf(scope.headers, 'host') ?? (scope.server === null ? 'localhost' : `${scope.server[0]}${scope.server[1] === null ? '' : `:${scope.server[1]}`}`);
-  const path = scope.raw_path === '' ? '/' : scope.raw_path;
-  return `${scope.scheme}://${host}${path}${scope.query_string === '' ? '' : `?${scope.query_string}`}`;
-}
+/** Cloudflare's execution context: work passed to waitUntil() outlives the response. */
+class ExecutionContext implements FetchContext {
+  waiting: Promise<unknown>[] | null = null;
 
-/** One request: the body stream, the disconnect watch and the response. */
-async function serveFetch(call: FetchFunction, env: Record<string, unknown>, scope: HttpScope, receive: Receive, send: Send): Promise<void> {
-  const aborter = new AbortController();
-  let responded = false;
-  // After the body, receive() resolves with http.disconnect when the client leaves (or the
-  // response is over): that is when request.signal aborts.
-  const watchDisconnect = () => {
-    void receive().then((message) => {
-      if (message.type === 'http.disconnect' && !responded) aborter.abort(new Error('the client disconnected'));
-    });
-  };
-  const headers = new Headers();
-  for (const [name, value] of scope.headers) headers.append(name, value);
-  const method = scope.method;
-  let body: ReadableStream<Uint8Array> | null = null;
-  if (method === 'GET' || method === 'HEAD') {
-    // No body to read: take the (empty) request message, then watch for the client leaving.
-    await receive();
-    watchDisconnect();
-  } else {
-    let finished = false;
-    body = new ReadableStream<Uint8Array>(
-      {
-        // One receive() per pull: the socket is read as fast as the handler reads the body.
-        async pull(controller) {
-          if (finished) return;
-          const message = await receive();
-          if (message.type !== 'http.request') {
-            finished = true;
-            aborter.abort(new Error('the client disconnected'));
-            controller.error(new Error('the client disconnected before the request body was complete'));
-            return;
-          }
-          if (message.body.byteLength > 0) controller.enqueue(message.body);
-          if (!message.more_body) {
-            finished = true;
-            controller.close();
-            watchDisconnect();
-          }
-        },
-      },
-      { highWaterMark: 0 },
-    );
+  waitUntil(promise: Promise<unknown>): void {
+    (this.waiting ??= []).push(Promise.resolve(promise).catch(() => {}));
   }
-  const request = new Request(requestUrl(scope), {
-    method,
-    headers,
-    body,
-    signal: aborter.signal,
-    // A streamed request body must say so (the Fetch standard's half duplex).
-    duplex: 'half',
-  } as RequestInit);
-  const waiting: Promise<unknown>[] = [];
-  const context: FetchContext = {
-    waitUntil: (promise) => void waiting.push(Promise.resolve(promise).catch(() => {})),
-    passThroughOnException: () => {},
-  };
-  const response = await call(request, env, context);
+
+  passThroughOnException(): void {}
+}
+
+/** One request: call the handler, send its response, then wait for any waitUntil() work. */
+function serveFetch(call: FetchFunction, env: Record<string, unknown>, scope: HttpScope, receive: Receive, send: Send): Promise<void> {
+  const method = scope.method;
+  const source = new RequestBodySource(receive, method !== 'GET' && method !== 'HEAD');
+  const lazy = new FetchRequest(scope, source);
+  const context = new ExecutionContext();
+  let result: Response | PromiseLike<Response>;
+  try {
+    result = call(LAZY_REQUESTS_WORK ? (lazy as unknown as Request) : standardRequestOf(lazy), env, context);
+  } catch (error) {
+    return refuseBadUrl(error, send, source);
+  }
+  const isHead = method === 'HEAD';
+  if (isThenable(result)) {
+    const sent = Promise.resolve(result).then(
+      (response) => respond(response, send, source, isHead),
+      (error: unknown) => refuseBadUrl(error, send, source),
+    );
+    // waitUntil() may be called at any point of an async handler: look after the response.
+    return sent.then(() => (context.waiting === null ? undefined : settle(context)));
+  }
+  const sent = respond(result, send, source, isHead);
+  return context.waiting === null ? sent : sent.then(() => settle(context));
+}
+
+function isThenable(value: unknown): value is PromiseLike<Response> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+function respond(response: unknown, send: Send, source: RequestBodySource, isHead: boolean): Promise<void> {
   if (!(response instanceof Response)) {
     throw new TypeError(`a fetch handler must return a Response (or a promise of one); got ${response === null ? 'null' : typeof response}`);
   }
-  try {
-    await sendResponse(response, send, method === 'HEAD');
-  } finally {
-    responded = true;
-    // waitUntil work outlives the response, as on the platforms that offer it.
-    await Promise.all(waiting);
+  return sendResponse(response, send, source, isHead);
+}
+
+/** waitUntil() work outlives the response, as on the platforms that offer it. */
+async function settle(context: ExecutionContext): Promise<void> {
+  while (context.waiting !== null && context.waiting.length > 0) {
+    const batch = context.waiting;
+    context.waiting = [];
+    await Promise.all(batch);
   }
 }
 
-const NOT_YET = Symbol('not yet');
-/** Resolves after the current turn's microtasks: a chunk already queued arrives before it. */
-function nextTurn(): Promise<typeof NOT_YET> {
-  return new Promise((resolve) => setImmediate(() => resolve(NOT_YET)));
-}
-
-function responseHeaders(response: Response): [string, string][] {
-  const out: [string, string][] = [];
-  response.headers.forEach((value, name) => {
-    // Set-Cookie is listed one by one below; the server owns framing and the connection.
-    if (name !== 'set-cookie' && !HOP_BY_HOP_HEADERS.has(name)) out.push([name, value]);
-  });
-  for (const cookie of response.headers.getSetCookie()) out.push(['set-cookie', cookie]);
-  return out;
-}
-
-async function sendResponse(response: Response, send: Send, isHead: boolean): Promise<void> {
-  await send({ type: 'http.response.start', status: response.status, headers: responseHeaders(response) });
-  const stream = response.body;
-  if (stream === null || isHead) {
-    await stream?.cancel().catch(() => {});
-    await send({ type: 'http.response.body' });
-    return;
-  }
-  const reader = stream.getReader();
-  try {
-    let current = await reader.read();
-    if (current.done) {
-      await send({ type: 'http.response.body' });
-      return;
-    }
-    for (;;) {
-      const pending = reader.read();
-      // A body whose end is already known (a string, bytes, a Blob) goes out whole, with a
-      // Content-Length; a stream whose next chunk is not there yet does not hold this one back.
-      const ready = await Promise.race([pending, nextTurn()]);
-      if (ready === NOT_YET) {
-        await send({ type: 'http.response.body', body: current.value, more_body: true });
-        const next = await pending;
-        if (next.done) {
-          await send({ type: 'http.response.body' });
-          return;
-        }
-        current = next;
-        continue;
-      }
-      const next = ready as Awaited<typeof pending>;
-      await send({ type: 'http.response.body', body: current.value, more_body: !next.done });
-      if (next.done) return;
-      current = next;
-    }
-  } catch (error) {
-    // The client left (send rejected) or the body failed: stop the stream's producer.
-    await reader.cancel(error).catch(() => {});
-    throw error;
-  } finally {
-    reader.releaseLock();
-  }
+/** A Host no URL can be made of is the client's fault: 400. Anything else is the handler's. */
+function refuseBadUrl(error: unknown, send: Send, source: RequestBodySource): Promise<void> {
+  if (!(error instanceof RequestUrlError)) throw error;
+  source.responded = true;
+  void send({ type: 'http.response.start', status: 400, headers: [['content-type', 'text/plain; charset=utf-8']] }).catch(() => {});
+  return send({ type: 'http.response.body', body: `${error.message}\n` });
 }
