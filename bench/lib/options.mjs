@@ -17,7 +17,11 @@ export const USAGE = `usage: npm run bench -- [options]
                         (--quick without --servers runs some scenarios with fewer: scenarios.mjs)
                         only when named: tsgi-llhttp-sync-metrics (--metrics-bind on),
                         tsgi-llhttp-sync-composed (compose(app, mount, cors, compress)),
-                        tsgi-llhttp-static and nginx-static (static-64k)
+                        tsgi-llhttp-static and nginx-static (static-64k),
+                        tsgi-llhttp-hono and hono-node-server (bench/apps/hono.mjs on tsgi and on
+                        @hono/node-server; every HTTP scenario),
+                        tsgi-llhttp-express and express-node-http (bench/apps/express.mjs, Express 5,
+                        on tsgi --interface node and on http.createServer; hello and json only)
   --rounds N            rounds per scenario; each round runs every server once, in turn (default 5; --quick 2)
   --duration S          measured seconds per run (default 5; --quick 1); wrk rounds up to whole seconds
   --warmup S            discarded warm-up seconds before each measured window (default 1; --quick 0.5)

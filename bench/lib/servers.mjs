@@ -11,6 +11,10 @@ const ASYNC_APP = `${here('../apps/gateway-async.mjs')}:app`;
 const EVENT_APP = `${here('../apps/event.mjs')}:app`;
 const COMPOSED_APP = `${here('../apps/composed.mjs')}:app`;
 const STATIC_APP = `${here('../apps/static.mjs')}:app`;
+// The default export, a Hono app: the CLI recognises an object with a fetch method.
+const HONO_APP = here('../apps/hono.mjs');
+const EXPRESS_APP = `${here('../apps/express.mjs')}:app`;
+const NO_WS_ROUTE = 'n/a: the app has no websocket route';
 
 /** The tsgi command line, exactly as a user would run it. */
 const tsgi = (backend, app, extra = []) => (port) => [
@@ -36,6 +40,12 @@ export const SERVERS = [
   // Static files: staticFiles() against nginx serving the same file (scenario static-64k).
   { name: 'tsgi-llhttp-static', role: 'tsgi', extra: true, static: true, argv: tsgi('llhttp', STATIC_APP), websocket: false, about: 'tsgi-llhttp-sync behind staticFiles()' },
   { name: 'nginx-static', role: 'reference', extra: true, static: true, command: 'nginx', argv: nginxStaticArgv, websocket: false, about: 'nginx 1 process, sendfile, the same file' },
+  // Apps people already have (issue 12), each against its usual server. `routes`: the only bench
+  // paths the app answers; scenarios on other paths are n/a for it.
+  { name: 'tsgi-llhttp-hono', noWebSocket: NO_WS_ROUTE, role: 'tsgi', extra: true, argv: tsgi('llhttp', HONO_APP), websocket: false, about: 'tsgi CLI, llhttp backend, a Hono app (fetch handler)' },
+  { name: 'hono-node-server', noWebSocket: NO_WS_ROUTE, role: 'reference', extra: true, argv: (port) => [here('../servers/hono-node-server.mjs'), '--port', String(port)], websocket: false, about: 'the same Hono app on @hono/node-server serve()' },
+  { name: 'tsgi-llhttp-express', noWebSocket: NO_WS_ROUTE, role: 'tsgi', extra: true, routes: ['/hello', '/json'], argv: tsgi('llhttp', EXPRESS_APP, ['--interface', 'node']), websocket: false, about: 'tsgi CLI, llhttp backend, an Express 5 app (--interface node)' },
+  { name: 'express-node-http', noWebSocket: NO_WS_ROUTE, role: 'reference', extra: true, routes: ['/hello', '/json'], argv: (port) => [here('../servers/express-node-http.mjs'), '--port', String(port)], websocket: false, about: 'the same Express 5 app on http.createServer' },
   { name: BASELINE, role: 'baseline', argv: (port) => [here('../servers/node-http.mjs'), '--port', String(port)], websocket: true, about: 'http.createServer, bare handler; ws package on /ws' },
   { name: CEILING, role: 'ceiling', argv: (port) => [here('../servers/uws-raw.mjs'), '--port', String(port)], websocket: true, about: 'uWebSockets.js App().any(), bare handler; App().ws() on /ws' },
 ];
@@ -51,8 +61,13 @@ export function findServers(names) {
 
 /** Why `server` cannot run `scenario` (the table shows it as n/a), or null when it can. */
 export function notApplicable(scenario, server) {
-  if (scenario.kind === 'ws' && !server.websocket) return 'n/a: a gateway app has no websockets';
+  if (scenario.kind === 'ws' && !server.websocket) return server.noWebSocket ?? 'n/a: a gateway app has no websockets';
   if (scenario.static === true && server.static !== true) return 'n/a: serves no static files';
   if (server.command === 'nginx' && scenario.static !== true) return 'n/a: nginx serves only the static file';
+  // Both the loaded path and the answer-check path (slow-100m checks /hello) must be served.
+  const paths = [scenario.path, scenario.checkPath].filter((path) => path !== undefined);
+  if (server.routes !== undefined && paths.some((path) => !server.routes.includes(path))) {
+    return `n/a: the app answers only ${server.routes.join(', ')}`;
+  }
   return null;
 }
