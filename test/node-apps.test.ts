@@ -213,25 +213,41 @@ describeBackends('a Node listener on %s', (backend) => {
       conn.destroy();
     });
 
-    it('calls the end callback, then emits finish before close', async () => {
-      const events: string[] = [];
-      const closed = deferred();
-      const reqClosed = deferred();
-      const { url } = await serveListener((req, res) => {
+    it('calls the end callback and emits finish, then close, in the order node:http does on this Node', async () => {
+      const listenerRecording = (events: string[], done: () => void) => (req: IncomingMessage, res: ServerResponse) => {
+        let left = 2;
+        const settle = () => --left === 0 && done();
         // The unread request ends and closes once the response is out, as on node:http.
-        req.on('close', () => reqClosed.resolve());
+        req.on('close', settle);
         res.on('finish', () => events.push('finish'));
         res.on('close', () => {
           events.push(`close (writableFinished ${res.writableFinished})`);
-          closed.resolve();
+          settle();
         });
         res.write('part;');
         res.end('end', () => events.push('end callback'));
-      }, backend);
+      };
+      // The reference: the same listener on node:http (Node 20 calls the end callback after
+      // 'finish', Node 24 before it).
+      const nodeEvents: string[] = [];
+      const nodeDone = deferred();
+      const reference = http.createServer(listenerRecording(nodeEvents, () => nodeDone.resolve()));
+      await new Promise<void>((resolve) => reference.listen(0, '127.0.0.1', resolve));
+      try {
+        const address = reference.address() as net.AddressInfo;
+        expect(await (await fetch(`http://127.0.0.1:${address.port}/`)).text()).toBe('part;end');
+        await nodeDone.promise;
+      } finally {
+        reference.closeAllConnections();
+        await new Promise((resolve) => reference.close(resolve));
+      }
+      const events: string[] = [];
+      const done = deferred();
+      const { url } = await serveListener(listenerRecording(events, () => done.resolve()), backend);
       expect(await (await fetch(url)).text()).toBe('part;end');
-      await closed.promise;
-      await reqClosed.promise;
-      expect(events).toEqual(['finish', 'end callback', 'close (writableFinished true)']);
+      await done.promise;
+      expect(nodeEvents).toContain('close (writableFinished true)');
+      expect(events).toEqual(nodeEvents);
     });
 
     it('pipes a file stream and a slow Readable into res', async () => {
