@@ -54,7 +54,7 @@ describe('tsgi command line', () => {
     writeFileSync(file, 'export const app = 42;\nexport const other = () => {};\n');
     const notFunction = run([`${file}:app`]);
     expect(await notFunction.exited).toBe(2);
-    expect(notFunction.stderr.join('')).toMatch(/bad\.mjs:app is number, not an app: a function \(environ, startResponse\), an event app, or an object with a fetch\(request\) method/);
+    expect(notFunction.stderr.join('')).toMatch(/bad\.mjs:app is number, not an app: a function \(environ, startResponse\), an event app, a Node listener \(req, res\), an object with a fetch\(request\) method, or a Koa app/);
     const missing = run([`${file}:nothere`]);
     expect(await missing.exited).toBe(2);
     expect(missing.stderr.join('')).toMatch(/bad\.mjs has no export named nothere/);

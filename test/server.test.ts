@@ -214,7 +214,8 @@ describe('serve() argument validation', () => {
   it("serve('not a function') rejects with a TypeError", async () => {
     const error = await serveError('not a function', { port: 0 });
     expect(error).toBeInstanceOf(TypeError);
-    expect(error.message).toContain('needs an app: a gateway app (environ, startResponse), an event app (scope, receive, send) or a fetch handler');
+    expect(error.message).toContain('needs an app: a gateway app (environ, startResponse), an event app (scope, receive, send), a fetch handler');
+    expect(error.message).toContain("a Node listener (req, res) with interface: 'node'");
     expect(error.message).toContain('got string');
   });
 });

@@ -97,8 +97,9 @@ export async function serve(given: ServableApp, options: ServeOptions = {}): Pro
   const { app, bridge } = adoptApp(given, config.interface);
   if (typeof app !== 'function') {
     throw new TypeError(
-      `serve() needs an app: a gateway app (environ, startResponse), an event app (scope, receive, send) ` +
-        `a fetch handler (an object with a fetch(request) method) or a Node listener (req, res) with --interface node; got ${app === null ? 'null' : typeof app}`,
+      `serve() needs an app: a gateway app (environ, startResponse), an event app (scope, receive, send), ` +
+        `a fetch handler (an object with a fetch(request) method), an Express, connect or Koa app, or a Node ` +
+        `listener (req, res) with interface: 'node'; got ${app === null ? 'null' : typeof app}`,
     );
   }
   const appInterface = resolveInterface(app, bridge !== null ? 'event' : (config.interface as Exclude<typeof config.interface, 'fetch' | 'node'>));
