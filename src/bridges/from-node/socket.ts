@@ -27,6 +27,8 @@ export interface SocketAddresses {
   encrypted: boolean;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class BridgeSocket extends Duplex {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
@@ -63,7 +65,17 @@ export class BridgeSocket extends Duplex {
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
     this.touch();
-    this.sink.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((entry) => entry.chunk)), callback);
+    // res.end(data) queues the data and an empty write: no copy for what is really one chunk.
+    let only: Buffer | null = null;
+    let count = 0;
+    for (const entry of chunks) {
+      if (entry.chunk.byteLength > 0) {
+        only = entry.chunk;
+        count++;
+      }
+    }
+    if (count <= 1) this.sink.write(only ?? EMPTY, callback);
+    else this.sink.write(Buffer.concat(chunks.map((entry) => entry.chunk)), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
