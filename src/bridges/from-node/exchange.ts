@@ -72,7 +72,7 @@ export class NodeExchange implements SocketSink {
     });
     const req = incomingFromScope(scope, this.socket);
     this.req = req;
-    this.res = bridgedResponse(req, this.socket, (head) => this.onHead(head));
+    this.res = bridgedResponse(req, this.socket, this);
     this.trailersAllowed = 'http.response.trailers' in scope.extensions;
     this.bodyDone = !hasRequestBody(scope);
     if (this.bodyDone) {
@@ -81,7 +81,8 @@ export class NodeExchange implements SocketSink {
       req.push(null);
     }
     // An own property: Express and Koa swap req's prototype, and this must survive it.
-    (req as unknown as IncomingInternals)._read = () => this.pullBody();
+    (req as unknown as Linked)[EXCHANGE] = this;
+    (req as unknown as IncomingInternals)._read = readRequestBody;
     this.wireEvents();
   }
 
@@ -112,34 +113,48 @@ export class NodeExchange implements SocketSink {
   }
 
   private wireEvents(): void {
-    const { socket, res, req } = this;
-    // Node writes a response's last bytes, then 'prefinish': nothing more comes after that.
-    res.once('prefinish', () => {
-      if (!socket.destroyed) socket.end();
-    });
-    res.once('finish', () => {
-      this.resFinished = true;
-      this.closeIfDone();
-    });
+    const { socket, res } = this;
+    // The handlers are shared functions that find the exchange through EXCHANGE: a request
+    // allocates no closures for them (they are most of what a hello costs beyond Express).
+    (res as unknown as Linked)[EXCHANGE] = this;
+    (socket as unknown as Linked)[EXCHANGE] = this;
+    res.on('prefinish', onResponsePrefinish);
+    res.on('finish', onResponseFinish);
     // Without a listener these would be thrown from the event loop and end the process; a
     // misbehaving app gets its error logged and the request ended instead.
-    res.on('error', (error) => this.appFailed(error));
-    socket.on('error', () => {});
-    socket.on('drain', () => {
-      if (NEED_DRAIN !== null) (res as unknown as Record<symbol, boolean>)[NEED_DRAIN] = false;
-      if (!res.writableFinished) res.emit('drain');
-    });
-    socket.on('timeout', () => {
-      // As node:http: the request and the response hear it; unheard, the connection is dropped.
-      const heardByRequest = !req.complete && req.emit('timeout', socket);
-      const heardByResponse = res.emit('timeout', socket);
-      if (!heardByRequest && !heardByResponse) socket.destroy(new Error('the socket timeout set by the Node listener expired'));
-    });
+    res.on('error', onResponseError);
+    socket.on('error', ignoreSocketError);
+    socket.on('drain', onSocketDrain);
+    socket.on('timeout', onSocketTimeout);
+  }
+
+  /** Node writes a response's last bytes, then 'prefinish': nothing more comes after that. */
+  onPrefinish(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  onResponseFinish(): void {
+    this.resFinished = true;
+    this.closeIfDone();
+  }
+
+  onDrain(): void {
+    const res = this.res;
+    if (NEED_DRAIN !== null) (res as unknown as Record<symbol, boolean>)[NEED_DRAIN] = false;
+    if (!res.writableFinished) res.emit('drain');
+  }
+
+  /** As node:http: the request and the response hear it; unheard, the connection is dropped. */
+  onTimeout(): void {
+    const { socket, req, res } = this;
+    const heardByRequest = !req.complete && req.emit('timeout', socket);
+    const heardByResponse = res.emit('timeout', socket);
+    if (!heardByRequest && !heardByResponse) socket.destroy(new Error('the socket timeout set by the Node listener expired'));
   }
 
   // --- the request body -------------------------------------------------------------------------
 
-  private pullBody(): void {
+  pullBody(): void {
     const req = this.req as unknown as IncomingInternals;
     if (!req._consuming) {
       req._consuming = true;
@@ -196,7 +211,7 @@ export class NodeExchange implements SocketSink {
 
   // --- the response -----------------------------------------------------------------------------
 
-  private onHead(head: ResponseHead): void {
+  onHead(head: ResponseHead): void {
     // 1xx heads (writeHead(103)) have no counterpart in the event contract; the final one counts.
     if (head.status >= 200) this.head = head;
   }
@@ -213,7 +228,7 @@ export class NodeExchange implements SocketSink {
     this.held = { chunk, done };
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(this.flushHeld);
+      queueFlush(this);
     }
   }
 
@@ -221,7 +236,7 @@ export class NodeExchange implements SocketSink {
    * At the end of the turn the chunk is sent. If `res.end()` came in the same turn and nothing
    * else is queued, it is the last, and goes as the whole body (one write, Content-Length known).
    */
-  private readonly flushHeld = (): void => {
+  flushHeld(): void {
     this.flushQueued = false;
     const held = this.held;
     if (held === null) return;
@@ -229,7 +244,7 @@ export class NodeExchange implements SocketSink {
     const socket = this.socket;
     const last = socket.writableEnded && socket.writableLength === held.chunk.byteLength;
     this.deliver(held.chunk, !last).then(() => held.done(), () => held.done());
-  };
+  }
 
   final(done: Done): void {
     if (this.lastBodySent || this.head === null || this.clientGone || this.failed) {
@@ -323,7 +338,7 @@ export class NodeExchange implements SocketSink {
    * is whole: it still goes out and the error is logged with it (node:http would crash the
    * process on most of these, a write after end among them). Before, the app failed.
    */
-  private appFailed(error: unknown): void {
+  appFailed(error: unknown): void {
     if (this.res.writableEnded && !this.failed && !this.clientGone) {
       // Errors after the call settled have no one to tell (the listener's own promise keeps
       // the call open, so only a callback's error after the response can get here).
@@ -375,4 +390,41 @@ function abortedError(): Error {
 function needDrainSymbol(): symbol | null {
   const probe = new ServerResponse(new IncomingMessage(null as never));
   return Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === 'kNeedDrain') ?? null;
+}
+
+/** The exchange a request's `req`, `res` and socket belong to, for the shared handlers below. */
+const EXCHANGE = Symbol('tsgi.nodeExchange');
+type Linked = { [EXCHANGE]: NodeExchange };
+
+function readRequestBody(this: Linked): void {
+  this[EXCHANGE].pullBody();
+}
+function onResponsePrefinish(this: Linked): void {
+  this[EXCHANGE].onPrefinish();
+}
+function onResponseFinish(this: Linked): void {
+  this[EXCHANGE].onResponseFinish();
+}
+function onResponseError(this: Linked, error: Error): void {
+  this[EXCHANGE].appFailed(error);
+}
+function ignoreSocketError(): void {
+  // Errors on the bridge socket come from destroy(error); the exchange has already acted on them.
+}
+function onSocketDrain(this: Linked): void {
+  this[EXCHANGE].onDrain();
+}
+function onSocketTimeout(this: Linked): void {
+  this[EXCHANGE].onTimeout();
+}
+
+/** Exchanges holding a chunk until the end of this turn: one microtask flushes them all. */
+let flushQueue: NodeExchange[] = [];
+function queueFlush(exchange: NodeExchange): void {
+  if (flushQueue.push(exchange) === 1) queueMicrotask(flushAll);
+}
+function flushAll(): void {
+  const queue = flushQueue;
+  flushQueue = [];
+  for (const exchange of queue) exchange.flushHeld();
 }

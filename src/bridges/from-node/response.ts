@@ -23,22 +23,38 @@ export interface ResponseHead {
 type StoreHeader = (this: ServerResponse, firstLine: string, headers: unknown) => void;
 const nodeStoreHeader = (OutgoingMessage.prototype as unknown as { _storeHeader: StoreHeader })._storeHeader;
 
-export function bridgedResponse(req: IncomingMessage, socket: BridgeSocket, onHead: (head: ResponseHead) => void): ServerResponse {
+/** Who hears the head Node built. */
+export interface HeadSink {
+  onHead(head: ResponseHead): void;
+}
+
+const HEAD_SINK = Symbol('tsgi.headSink');
+type Internals = { _storeHeader: StoreHeader; _header: string; _headerSent: boolean; chunkedEncoding: boolean; [HEAD_SINK]: HeadSink };
+
+/**
+ * Node's `_storeHeader`, then the head goes to tsgi instead of the socket. One shared function
+ * (an own property of each response, which survives the prototype swap) that finds its sink on
+ * the response.
+ */
+function storeHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
+  nodeStoreHeader.call(this, firstLine, headers);
+  const self = this as unknown as Internals;
+  const head = parseHead(self._header);
+  // Node writes `_trailer` only into a chunked body, so the trailers need Node's choice of it.
+  head.trailers &&= self.chunkedEncoding;
+  self[HEAD_SINK].onHead(head);
+  // The head is tsgi's to send, and the body's framing too: Node writes only the body bytes.
+  self._headerSent = true;
+  self.chunkedEncoding = false;
+}
+
+export function bridgedResponse(req: IncomingMessage, socket: BridgeSocket, sink: HeadSink): ServerResponse {
   const res = new ServerResponse(req);
   // tsgi writes Date itself (cached once a second), and a second one would be a duplicate.
   res.sendDate = false;
-  const internals = res as unknown as { _storeHeader: StoreHeader; _header: string; _headerSent: boolean; chunkedEncoding: boolean };
-  internals._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
-    nodeStoreHeader.call(this, firstLine, headers);
-    const self = this as unknown as typeof internals;
-    const head = parseHead(self._header);
-    // Node writes `_trailer` only into a chunked body, so the trailers need Node's choice of it.
-    head.trailers &&= self.chunkedEncoding;
-    onHead(head);
-    // The head is tsgi's to send, and the body's framing too: Node writes only the body bytes.
-    self._headerSent = true;
-    self.chunkedEncoding = false;
-  };
+  const internals = res as unknown as Internals;
+  internals[HEAD_SINK] = sink;
+  internals._storeHeader = storeHeader;
   res.assignSocket(socket as never);
   return res;
 }
