@@ -465,7 +465,7 @@ describeBackends('a Node listener on %s', (backend) => {
       conn.destroy();
     });
 
-    it.runIf(traits.http10)('says HTTP/1.0 for a 1.0 request', async () => {
+    it.runIf(traits.http10)(`says HTTP/1.0 for a 1.0 request${traits.http10 ? '' : ' (skipped on uws: uWS v20 answers an HTTP/1.0 request with 505)'}`, async () => {
       const { port } = await serveListener((req, res) => res.end(req.httpVersion), backend);
       const conn = await RawConn.open(port);
       conn.write('GET / HTTP/1.0\r\nHost: x\r\n\r\n');
