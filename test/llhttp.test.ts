@@ -124,6 +124,25 @@ describe.runIf(BACKENDS.includes('llhttp'))('llhttp protocol', () => {
     await conn.waitFor(() => conn.closed);
   });
 
+  it('a head split across reads and left unfinished while the connection idles is read whole, not as a new request', async () => {
+    server = await startServer(pathApp, 'llhttp');
+    const conn = await open();
+    // The first request and the start of the next in one write: the read ends inside a head.
+    conn.write(GET('/first') + 'GET /sec');
+    expect((await conn.read()).body.toString()).toBe('/first');
+    // Long past the idle time after which a connection with nothing to answer lets its parser
+    // go: that parser holds the start of /second, so it must stay.
+    await delay(800);
+    conn.write('ond HTTP/1.1\r\nHost: x\r\n\r\n');
+    const second = await conn.read();
+    expect(second.status).toBe(200);
+    expect(second.body.toString()).toBe('/second');
+    // A connection that really is between requests still gives its parser back and serves on.
+    await delay(800);
+    conn.write(GET('/third'));
+    expect((await conn.read()).body.toString()).toBe('/third');
+  });
+
   it('a websocket handshake on a connection that sat idle is handed to the app', async () => {
     const seen: string[] = [];
     server = await startServer(

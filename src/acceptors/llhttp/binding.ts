@@ -20,6 +20,8 @@ export interface ParserInstance {
   execute(data: Uint8Array): number | ParseError | undefined;
   /** During a consumed read's `onExecute`: a copy of the bytes that read delivered. */
   getCurrentBuffer(): Buffer;
+  /** Ends the input: the bytes parsed (0), or an Error if a message was cut short. */
+  finish(): number | ParseError | undefined;
   free(): void;
   close(): void;
   [callback: number]: unknown;
@@ -69,7 +71,7 @@ interface HttpCommon {
 }
 
 const CONSTANTS = ['REQUEST', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute'] as const;
-const METHODS = ['initialize', 'consume', 'unconsume', 'execute', 'getCurrentBuffer', 'free', 'close'] as const;
+const METHODS = ['initialize', 'consume', 'unconsume', 'execute', 'getCurrentBuffer', 'finish', 'free', 'close'] as const;
 
 let loaded: LlhttpBinding | null = null;
 

@@ -649,12 +649,24 @@ export class Connection implements BodyAccounting, OutputOwner {
    * connection (never idle that long) keeps its parser consuming the socket.
    */
   private idle(): void {
-    if (!this.consumed) return;
+    if (!this.consumed || !this.parserBetweenMessages()) return;
     this.letParserGo();
     this.socket.on('data', onSocketData);
     // The two queues kept their grown backing stores; empty fresh ones cost nothing.
     this.requests = [];
     this.output.shrink();
+  }
+
+  /**
+   * Whether the parser holds no part of a message. A read may end inside the next head (a
+   * pipelining client whose write was split), and a fresh parser would take what follows for the
+   * start of a request. llhttp's finish() is the probe: it fails ("invalid EOF state") exactly
+   * when a message has begun, and changes nothing when it succeeds (a request parser at a
+   * message boundary has nothing to finish).
+   */
+  private parserBetweenMessages(): boolean {
+    const parser = this.parser;
+    return parser !== null && typeof parser.finish() === 'number';
   }
 
   // --- timeouts -------------------------------------------------------------------------------
