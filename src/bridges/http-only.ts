@@ -7,19 +7,25 @@ import { defineEventApp } from '../event/interface.js';
 import type { EventApp, HttpScope, Receive, Scope, Send } from '../spec/event-types.js';
 
 export function httpOnlyEventApp(serveHttp: (scope: HttpScope, receive: Receive, send: Send) => Promise<void>): EventApp {
-  return defineEventApp(async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+  // Not an async function: an http call returns the promise `serveHttp` returns, with no second
+  // promise wrapped around it on every request.
+  return defineEventApp((scope: Scope, receive: Receive, send: Send): Promise<void> => {
     if (scope.type === 'http') return serveHttp(scope, receive, send);
-    if (scope.type === 'websocket') {
-      await send({ type: 'websocket.close', code: 1000 });
+    return serveOthers(scope, receive, send);
+  });
+}
+
+async function serveOthers(scope: Scope, receive: Receive, send: Send): Promise<void> {
+  if (scope.type === 'websocket') {
+    await send({ type: 'websocket.close', code: 1000 });
+    return;
+  }
+  for (;;) {
+    const message = await receive();
+    if (message.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
+    else if (message.type === 'lifespan.shutdown') {
+      await send({ type: 'lifespan.shutdown.complete' });
       return;
     }
-    for (;;) {
-      const message = await receive();
-      if (message.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
-      else if (message.type === 'lifespan.shutdown') {
-        await send({ type: 'lifespan.shutdown.complete' });
-        return;
-      }
-    }
-  });
+  }
 }

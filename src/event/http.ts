@@ -21,6 +21,26 @@ const EMPTY = new Uint8Array(0);
 /** Body bytes queued for the app before the socket is paused. */
 const BODY_HIGH_WATER = 64 * 1024;
 
+/** What send() returns when there is nothing to wait for: one settled promise shared by all. */
+export const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The server's own `send` carries its call under this key, so a bridge inside tsgi (from-node)
+ * can send without a promise per message and learn of a refusal at once, as a thrown error. A
+ * `send` wrapped by middleware has no such key and the bridge uses it as any app would.
+ */
+export const IMMEDIATE_SEND = Symbol('tsgi.immediateSend');
+
+/** `send()` without the promise: throws what send() would reject with; a promise only to wait for drain. */
+export interface ImmediateSender {
+  sendNow(message: SendMessage): Promise<void> | undefined;
+}
+
+/** The immediate sender behind a `send`, if it is the server's own; null for any other. */
+export function immediateSenderOf(send: unknown): ImmediateSender | null {
+  return (send as { [IMMEDIATE_SEND]?: ImmediateSender })[IMMEDIATE_SEND] ?? null;
+}
+
 const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as ReceiveMessage;
 const EMPTY_REQUEST: ReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, more_body: false }) as ReceiveMessage;
 
@@ -68,7 +88,7 @@ export class EventHttpHandler implements RequestHandler {
   }
 }
 
-class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwner {
+class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwner, ImmediateSender {
   private state = Response.NotStarted;
   private head: ResponseHead | null = null;
   private trailersDue = false;
@@ -107,6 +127,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
   ) {
     this.bodyComplete = !hasBody;
     this.bodyDelivered = false;
+    (this.send as { [IMMEDIATE_SEND]?: ImmediateSender })[IMMEDIATE_SEND] = this;
     this.wire = new ResponseWire(transport, scope.method === 'HEAD', runtime.logger, this, runtime.report);
     this.startedAt = runtime.report === null ? 0 : performance.now();
     runtime.report?.started();
@@ -230,22 +251,30 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
 
   private onSend(message: SendMessage): Promise<void> {
     try {
+      return this.sendNow(message) ?? RESOLVED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  sendNow(message: SendMessage): Promise<void> | undefined {
+    try {
       const type = messageType(message, 'send');
       if (type === 'http.response.body') return this.sendBody(message as Extract<SendMessage, { type: 'http.response.body' }>);
       if (type === 'http.response.start') {
         this.startResponse(message as Extract<SendMessage, { type: 'http.response.start' }>);
-        return Promise.resolve();
+        return undefined;
       }
       if (type === 'http.response.trailers') {
         this.sendTrailers(message as Extract<SendMessage, { type: 'http.response.trailers' }>);
-        return Promise.resolve();
+        return undefined;
       }
       throw new ProtocolError(
         `send() got a message of type ${JSON.stringify(type)} on an http connection; expected ` +
           `http.response.start, http.response.body or http.response.trailers`,
       );
     } catch (error) {
-      return Promise.reject(this.misuse(error));
+      throw this.misuse(error);
     }
   }
 
@@ -281,7 +310,8 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
     this.state = Response.Started;
   }
 
-  private sendBody(message: { body?: unknown; more_body?: unknown }): Promise<void> {
+  /** Sends one body message; a promise only when the app must wait for the socket to drain. */
+  private sendBody(message: { body?: unknown; more_body?: unknown }): Promise<void> | undefined {
     const state = this.state;
     if (state === Response.NotStarted) {
       throw new ProtocolError('http.response.body was sent before http.response.start; send the status and headers first');
@@ -307,7 +337,7 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
       // The whole body in one message: one burst, length known.
       this.state = Response.Complete;
       wire.sendWhole(head, bytes, bytes.byteLength);
-      return Promise.resolve();
+      return undefined;
     }
     if (state === Response.Started) {
       this.state = Response.Streaming;
@@ -320,19 +350,19 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
       this.state = Response.BodyDone;
       if (!this.trailersDue) this.completeStream(null);
     }
-    if (writable || this.ended) return Promise.resolve();
+    if (writable || this.ended) return undefined;
     return new Promise((resolve, reject) => {
       this.drainWaiter = { resolve, reject };
     });
   }
 
   /** HEAD, 204 and 304: the head goes out once the app has finished its (discarded) body. */
-  private sendWithoutBody(head: ResponseHead, length: number, more: boolean): Promise<void> {
+  private sendWithoutBody(head: ResponseHead, length: number, more: boolean): undefined {
     this.discardedBytes += length;
-    if (more) return Promise.resolve();
+    if (more) return undefined;
     this.state = Response.Complete;
     this.wire.sendWhole(head, null, this.discardedBytes);
-    return Promise.resolve();
+    return undefined;
   }
 
   private sendTrailers(message: { headers?: unknown; more_trailers?: unknown }): void {
