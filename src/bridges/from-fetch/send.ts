@@ -6,7 +6,8 @@
  * stay several, hop-by-hop headers are dropped (the server owns framing and the connection).
  */
 import { HOP_BY_HOP_HEADERS } from '../../spec/constants.js';
-import type { Send } from '../../spec/event-types.js';
+import { immediateSenderOf, RESOLVED } from '../../event/http.js';
+import type { Send, SendMessage } from '../../spec/event-types.js';
 import type { RequestBodySource } from './body.js';
 import { FetchResponse } from './response.js';
 
@@ -103,8 +104,21 @@ function sendWhole(send: Send, source: RequestBodySource, status: number, header
   // From here the response is complete as far as the handler is concerned: the disconnect that
   // follows it is not the client leaving early.
   source.responded = true;
-  const started = send({ type: 'http.response.start', status, headers });
-  const sent = send(body === null ? { type: 'http.response.body' } : { type: 'http.response.body', body });
+  const start: SendMessage = { type: 'http.response.start', status, headers };
+  const whole: SendMessage = body === null ? { type: 'http.response.body' } : { type: 'http.response.body', body };
+  const immediate = immediateSenderOf(send);
+  if (immediate !== null) {
+    // The server's own send, without a promise per message: a refused head is reported as
+    // itself, and the body is not sent after it.
+    try {
+      immediate.sendNow(start);
+      return immediate.sendNow(whole) ?? RESOLVED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  const started = send(start);
+  const sent = send(whole);
   // A start that failed (the client left) fails the body too: that one is what we report.
   started.catch(ignore);
   return sent;

@@ -5,7 +5,8 @@
  * ('aborted' and 'close' when the client leaves; 'finish' then 'close' when the response is out).
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpScope, Receive, ReceiveMessage, Send } from '../../spec/event-types.js';
+import type { HttpScope, Receive, ReceiveMessage, Send, SendMessage } from '../../spec/event-types.js';
+import { immediateSenderOf, type ImmediateSender } from '../../event/http.js';
 import { DisconnectedError } from '../../event/runtime.js';
 import { hasRequestBody, incomingFromScope } from './request.js';
 import { bridgedResponse, parseFields, type ResponseHead } from './response.js';
@@ -37,7 +38,8 @@ export class NodeExchange implements SocketSink {
   /** The response was started with `trailers: true`: the trailers message is due after the body. */
   private trailersDue = false;
   /** A body chunk waiting for the end of this turn, to learn whether it is the last. */
-  private held: { chunk: Buffer; done: Done } | null = null;
+  private heldChunk: Buffer | null = null;
+  private heldDone: Done | null = null;
   private flushQueued = false;
   private lastBodySent = false;
   /** The last body message has been sent: the exchange is over as far as the client goes. */
@@ -50,6 +52,13 @@ export class NodeExchange implements SocketSink {
   private settled = false;
   /** The listener returned a promise that has not settled yet. */
   private listenerRunning = false;
+  /** The listener's own call is on the stack: what it does after end() may still go wrong. */
+  private inListener = false;
+  /**
+   * The server's send without a promise per message, when the bridge is served directly (not
+   * through middleware that wraps `send`): a whole response then goes out during `res.end()`.
+   */
+  private readonly immediate: ImmediateSender | null;
   /** An error the app caused after ending its response, reported once the response is out. */
   private lateError: unknown = null;
   private resolveRun!: () => void;
@@ -74,6 +83,7 @@ export class NodeExchange implements SocketSink {
     this.req = req;
     this.res = bridgedResponse(req, this.socket, this);
     this.trailersAllowed = 'http.response.trailers' in scope.extensions;
+    this.immediate = immediateSenderOf(send);
     this.bodyDone = !hasRequestBody(scope);
     if (this.bodyDone) {
       // As node:http does for a request without a body: complete at once, ends when read.
@@ -91,7 +101,7 @@ export class NodeExchange implements SocketSink {
       this.resolveRun = resolve;
       this.rejectRun = reject;
     });
-    if (this.bodyDone) this.watchDisconnect();
+    this.inListener = true;
     try {
       const result = this.listener(this.req, this.res);
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
@@ -109,6 +119,15 @@ export class NodeExchange implements SocketSink {
     } catch (error) {
       this.appFailed(error);
     }
+    this.inListener = false;
+    if (this.complete) {
+      // Settled a tick later: a misuse right after end() (a write after end) is reported by Node
+      // on the next tick, and still reaches the server's log with the response.
+      if (!this.listenerRunning) process.nextTick(settleExchange, this);
+    } else if (this.bodyDone && !this.clientGone && !this.failed) {
+      // Only a response still to come needs to hear that the client left.
+      this.watchDisconnect();
+    }
     return running;
   }
 
@@ -118,25 +137,48 @@ export class NodeExchange implements SocketSink {
     // allocates no closures for them (they are most of what a hello costs beyond Express).
     (res as unknown as Linked)[EXCHANGE] = this;
     (socket as unknown as Linked)[EXCHANGE] = this;
-    res.on('prefinish', onResponsePrefinish);
+    // Own properties, which survive the prototype swap: the last bytes are known at _finish
+    // (Node's 'prefinish'), and the socket's timeout comes straight to the exchange.
+    (res as unknown as ResponseInternals)._finish = finishResponse;
     res.on('finish', onResponseFinish);
     // Without a listener these would be thrown from the event loop and end the process; a
     // misbehaving app gets its error logged and the request ended instead.
     res.on('error', onResponseError);
     socket.on('error', ignoreSocketError);
     socket.on('drain', onSocketDrain);
-    socket.on('timeout', onSocketTimeout);
   }
 
-  /** Node writes a response's last bytes, then 'prefinish': nothing more comes after that. */
+  /**
+   * Node has written a response's last bytes (its `_finish`, just before 'prefinish'): nothing
+   * more comes. If the socket holds nothing but the chunk kept for this turn, that is the whole
+   * rest of the body and goes now, as the last; otherwise the socket is ended and its final()
+   * sends the end once the queued writes are through.
+   */
   onPrefinish(): void {
-    if (!this.socket.destroyed) this.socket.end();
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    const chunk = this.heldChunk;
+    if (chunk !== null && socket.writableLength === chunk.byteLength) {
+      const done = this.heldDone!;
+      this.heldChunk = null;
+      this.heldDone = null;
+      // The write completes on the next tick, as a socket write would: 'finish' never comes
+      // from inside res.end().
+      this.deliver(chunk, false, deferredDone(done));
+      return;
+    }
+    if (chunk === null && socket.writableLength === 0 && !this.lastBodySent) {
+      this.deliver(EMPTY, false, noop);
+      return;
+    }
+    socket.end();
   }
 
   onResponseFinish(): void {
     this.resFinished = true;
     this.closeIfDone();
   }
+
 
   onDrain(): void {
     const res = this.res;
@@ -225,7 +267,8 @@ export class NodeExchange implements SocketSink {
       done();
       return;
     }
-    this.held = { chunk, done };
+    this.heldChunk = chunk;
+    this.heldDone = done;
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueFlush(this);
@@ -238,12 +281,14 @@ export class NodeExchange implements SocketSink {
    */
   flushHeld(): void {
     this.flushQueued = false;
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
+    const chunk = this.heldChunk;
+    if (chunk === null) return;
+    const done = this.heldDone!;
+    this.heldChunk = null;
+    this.heldDone = null;
     const socket = this.socket;
-    const last = socket.writableEnded && socket.writableLength === held.chunk.byteLength;
-    this.deliver(held.chunk, !last).then(() => held.done(), () => held.done());
+    const last = socket.writableEnded && socket.writableLength === chunk.byteLength;
+    this.deliver(chunk, !last, done);
   }
 
   final(done: Done): void {
@@ -251,37 +296,70 @@ export class NodeExchange implements SocketSink {
       done();
       return;
     }
-    this.deliver(EMPTY, false).then(() => done(), () => done());
+    this.deliver(EMPTY, false, done);
   }
 
-  private async deliver(chunk: Buffer, more: boolean): Promise<void> {
-    const head = this.head!;
+  /**
+   * Sends a body chunk (the head first, trailers after the last) and calls `done` once the server
+   * has taken it: at once, or after a drain when the socket is full (backpressure).
+   */
+  private deliver(chunk: Buffer, more: boolean, done: Done): void {
     if (!more) this.lastBodySent = true;
+    this.deliverFrom(Step.Start, chunk, more, done);
+  }
+
+  /** Sends the steps from `step` on; where one must wait, the rest follows when it is done. */
+  private deliverFrom(step: Step, chunk: Buffer, more: boolean, done: Done): void {
     try {
-      if (!this.started) {
-        this.started = true;
-        // res.addTrailers() comes just before end(), after the head: a `Trailer` field in the
-        // head is how the app says they will come (as HTTP asks), so tsgi keeps the body open.
-        this.trailersDue = head.trailers && this.trailersAllowed;
-        await this.send({ type: 'http.response.start', status: head.status, headers: head.headers, trailers: this.trailersDue });
-      }
-      await this.send({ type: 'http.response.body', body: chunk, more_body: more });
-      if (!more && this.trailersDue) {
-        // Node keeps what addTrailers() was given serialised, as `Name: value\r\n` lines.
-        const trailer = (this.res as unknown as { _trailer: string })._trailer;
-        await this.send({ type: 'http.response.trailers', headers: parseFields(trailer) });
+      for (; step <= Step.Trailers; step++) {
+        const message = this.messageFor(step, chunk, more);
+        if (message === null) continue;
+        const waiting = this.immediate !== null ? this.immediate.sendNow(message) : this.send(message);
+        if (waiting !== undefined) {
+          const next = step + 1;
+          waiting.then(
+            () => this.deliverFrom(next, chunk, more, done),
+            (error: unknown) => this.deliveryFailed(error, done),
+          );
+          return;
+        }
       }
     } catch (error) {
-      // send() rejects once the client has gone, or on a contract error, which is the app's.
-      if (error instanceof DisconnectedError) this.clientLeft();
-      else this.fail(error);
+      this.deliveryFailed(error, done);
       return;
     }
-    if (!more) {
-      this.complete = true;
-      this.closeIfDone();
-      if (!this.listenerRunning) this.settle();
+    if (!more) this.lastDelivered();
+    done();
+  }
+
+  private messageFor(step: Step, chunk: Buffer, more: boolean): SendMessage | null {
+    if (step === Step.Start) {
+      if (this.started) return null;
+      this.started = true;
+      const head = this.head!;
+      // res.addTrailers() comes just before end(), after the head: a `Trailer` field in the
+      // head is how the app says they will come (as HTTP asks), so tsgi keeps the body open.
+      this.trailersDue = head.trailers && this.trailersAllowed;
+      return { type: 'http.response.start', status: head.status, headers: head.headers, trailers: this.trailersDue };
     }
+    if (step === Step.Body) return { type: 'http.response.body', body: chunk, more_body: more };
+    if (more || !this.trailersDue) return null;
+    // Node keeps what addTrailers() was given serialised, as `Name: value\r\n` lines.
+    const trailer = (this.res as unknown as { _trailer: string })._trailer;
+    return { type: 'http.response.trailers', headers: parseFields(trailer) };
+  }
+
+  private deliveryFailed(error: unknown, done: Done): void {
+    // send() refuses once the client has gone, or on a contract error, which is the app's.
+    if (error instanceof DisconnectedError) this.clientLeft();
+    else this.fail(error);
+    done();
+  }
+
+  private lastDelivered(): void {
+    this.complete = true;
+    this.closeIfDone();
+    if (!this.listenerRunning && !this.inListener) this.settle();
   }
 
   /** node:http's end of a response: the unread body is drained, then 'close' on req and res. */
@@ -289,11 +367,12 @@ export class NodeExchange implements SocketSink {
     if (!this.complete || !this.resFinished) return;
     const req = this.req as unknown as IncomingInternals;
     if (!req._consuming && !req._readableState.resumeScheduled) req._dump();
-    // Closed once its writable side has finished (its end() is still settling otherwise, and a
-    // destroy would fail those callbacks with errors nobody reads).
-    const socket = this.socket;
-    if (socket.writableFinished) socket.destroy();
-    else socket.once('finish', () => socket.destroy());
+    // As node:http lets a response go from a connection it keeps: the socket is detached (not
+    // closed: to the app it stays what a kept-alive connection is), and 'close' follows on res.
+    const res = this.res;
+    this.socket.release();
+    if (res.socket === (this.socket as unknown)) res.detachSocket(this.socket as never);
+    process.nextTick(emitResponseClose, res);
   }
 
   // --- endings ---------------------------------------------------------------------------------
@@ -322,14 +401,13 @@ export class NodeExchange implements SocketSink {
   /** Sends what the ended response still holds as its last body; false if some never came. */
   private sendRemainder(): boolean {
     if (this.lastBodySent) return true;
-    const held = this.held;
+    const chunk = this.heldChunk;
     // Bytes still queued in the stream behind the held chunk are dropped by the destroy.
-    if (this.socket.writableLength > (held?.chunk.byteLength ?? 0)) return false;
-    this.held = null;
-    this.deliver(held?.chunk ?? EMPTY, false).then(
-      () => held?.done(),
-      () => held?.done(),
-    );
+    if (this.socket.writableLength > (chunk?.byteLength ?? 0)) return false;
+    const done = this.heldDone ?? noop;
+    this.heldChunk = null;
+    this.heldDone = null;
+    this.deliver(chunk ?? EMPTY, false, done);
     return true;
   }
 
@@ -366,12 +444,13 @@ export class NodeExchange implements SocketSink {
   }
 
   private releaseHeld(): void {
-    const held = this.held;
-    this.held = null;
-    held?.done();
+    const done = this.heldDone;
+    this.heldChunk = null;
+    this.heldDone = null;
+    done?.();
   }
 
-  private settle(): void {
+  settle(): void {
     if (this.settled) return;
     this.settled = true;
     // The server logs a rejection that comes after a complete response, and sends nothing more.
@@ -381,6 +460,41 @@ export class NodeExchange implements SocketSink {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The messages one delivery may send, in order. */
+const enum Step {
+  Start,
+  Body,
+  Trailers,
+}
+
+function noop(): void {}
+
+function deferredDone(done: Done): Done {
+  return () => process.nextTick(done);
+}
+
+function settleExchange(exchange: NodeExchange): void {
+  exchange.settle();
+}
+
+/** node:http's 'close' on a response that finished on a connection it keeps. */
+function emitResponseClose(res: ServerResponse): void {
+  const self = res as unknown as { _closed: boolean; destroyed: boolean };
+  if (self._closed) return;
+  self.destroyed = true;
+  self._closed = true;
+  res.emit('close');
+}
+
+type ResponseInternals = { _finish(): void };
+const nodeFinish = (ServerResponse.prototype as unknown as ResponseInternals)._finish;
+
+/** res._finish: the exchange learns the response is over, then Node emits 'prefinish'. */
+function finishResponse(this: ServerResponse & Linked): void {
+  this[EXCHANGE].onPrefinish();
+  nodeFinish.call(this);
+}
 
 function abortedError(): Error {
   return Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
@@ -399,9 +513,6 @@ type Linked = { [EXCHANGE]: NodeExchange };
 function readRequestBody(this: Linked): void {
   this[EXCHANGE].pullBody();
 }
-function onResponsePrefinish(this: Linked): void {
-  this[EXCHANGE].onPrefinish();
-}
 function onResponseFinish(this: Linked): void {
   this[EXCHANGE].onResponseFinish();
 }
@@ -413,9 +524,6 @@ function ignoreSocketError(): void {
 }
 function onSocketDrain(this: Linked): void {
   this[EXCHANGE].onDrain();
-}
-function onSocketTimeout(this: Linked): void {
-  this[EXCHANGE].onTimeout();
 }
 
 /** Exchanges holding a chunk until the end of this turn: one microtask flushes them all. */

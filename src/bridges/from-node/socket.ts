@@ -16,6 +16,8 @@ export interface SocketSink {
   final(done: (error?: Error | null) => void): void;
   /** The socket was destroyed: by the app (`res.destroy()`), or by the exchange itself. */
   destroyed(error: Error | null): void;
+  /** The timeout set with `setTimeout` expired; heard before the socket's own 'timeout' listeners, as in node:http. */
+  onTimeout(): void;
 }
 
 export interface SocketAddresses {
@@ -134,12 +136,24 @@ export class BridgeSocket extends Duplex {
     this.touch();
   }
 
+  /** The response is over and the socket let go: no timeout may fire for it any more. */
+  release(): void {
+    this.timeoutMs = 0;
+    this.clearTimer();
+  }
+
   private touch(): void {
     this.clearTimer();
     if (this.timeoutMs > 0 && !this.destroyed) {
-      this.timer = setTimeout(() => this.emit('timeout'), this.timeoutMs);
+      this.timer = setTimeout(() => this.expire(), this.timeoutMs);
       this.timer.unref();
     }
+  }
+
+  private expire(): void {
+    this.timer = null;
+    this.sink.onTimeout();
+    this.emit('timeout');
   }
 
   private clearTimer(): void {
