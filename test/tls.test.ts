@@ -2,10 +2,11 @@
  * HTTPS on every backend: certificates made with openssl at test time, real TLS clients (Node's
  * https and tls, `ws` for wss), ALPN, encrypted keys, and client certificates.
  */
+import { createPrivateKey } from 'node:crypto';
 import https from 'node:https';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Environ, EventApp, GatewayApp } from '../src/index.js';
 import { makeCerts, type TestCerts } from './certs.js';
@@ -152,4 +153,25 @@ it('two supervised workers serve HTTPS from the same certificate', async () => {
     supervised.child.kill('SIGTERM');
     await supervised.exited;
   }
+});
+
+// Reading the TLS files is the same for every backend: once is enough.
+describe('TLS files', () => {
+  it('calls a wrong password a wrong password also when it happens to decrypt the key to noise', async () => {
+    // About one wrong password in 256 passes the cipher's padding check; OpenSSL then fails to
+    // decode the noise instead of reporting a bad decrypt. Find such a password for this key.
+    const encrypted = readFileSync(certs.encryptedKey);
+    let unlucky: string | null = null;
+    for (let i = 0; i < 5000 && unlucky === null; i++) {
+      try {
+        createPrivateKey({ key: encrypted, passphrase: `wrong-${i}` });
+      } catch (error) {
+        if (!/bad decrypt/i.test((error as Error).message)) unlucky = `wrong-${i}`;
+      }
+    }
+    expect(unlucky).not.toBeNull();
+    await expect(startServer(schemeApp, 'llhttp', tlsOptions({ keyfile: certs.encryptedKey, keyfilePassword: unlucky! }))).rejects.toThrow(
+      'the key is encrypted and --keyfile-password is missing or wrong',
+    );
+  });
 });

@@ -47,7 +47,7 @@ export function loadTls(files: TlsFiles): TlsConfig | null {
   try {
     tls.createSecureContext(nodeTlsOptions(config));
   } catch (error) {
-    throw new Error(`the TLS files do not work together (${files.certfile}, ${files.keyfile}): ${describeTlsError(error as Error)}`);
+    throw new Error(`the TLS files do not work together (${files.certfile}, ${files.keyfile}): ${describeTlsError(error as Error, isEncryptedPem(key))}`);
   }
   return config;
 }
@@ -60,9 +60,21 @@ function readPem(file: string, flag: string): Buffer {
   }
 }
 
-function describeTlsError(error: Error): string {
+/** A PEM private key kept encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, or the traditional `Proc-Type: 4,ENCRYPTED`). */
+function isEncryptedPem(pem: Buffer): boolean {
+  const text = pem.toString('latin1');
+  return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || text.includes('Proc-Type: 4,ENCRYPTED');
+}
+
+function describeTlsError(error: Error, keyEncrypted: boolean): string {
   const message = error.message;
   if (/bad decrypt|bad password|interrupted or cancelled/i.test(message)) return 'the key is encrypted and --keyfile-password is missing or wrong';
+  // A wrong password passes the cipher's padding check about once in 256 tries; the "key" it
+  // decrypts to is noise, which OpenSSL then fails to decode. For an encrypted key that is the
+  // same mistake, and says so.
+  if (keyEncrypted && /DECODER routines|asn1|wrong tag|unsupported/i.test(message)) {
+    return `the key is encrypted and --keyfile-password is missing or wrong (OpenSSL could not decode what it decrypted: ${message})`;
+  }
   if (/key values mismatch/i.test(message)) return 'the private key does not belong to the certificate';
   if (/no such cipher|no cipher match/i.test(message)) return `--ciphers names no cipher OpenSSL knows (${message})`;
   return message;
