@@ -11,7 +11,7 @@ import { buildResponseHead, ResponseHeadError, stackOf, type ResponseHead } from
 import type { BodyReceiver, ExchangeEvents, RequestHandler, RequestHead, Transport } from '../core/transport.js';
 import { ResponseWire, type WireOwner } from '../core/wire.js';
 import type { HttpScope, ReceiveMessage, SendMessage } from '../spec/event-types.js';
-import type { HeaderPair } from '../spec/types.js';
+import type { BodyChunk, HeaderPair } from '../spec/types.js';
 import { headerOf, statusLine, toHeaderPairs } from './headers.js';
 import { callEventApp, DisconnectedError, messageType, ProtocolError, type AppCallOutcome, type EventRuntime } from './runtime.js';
 import { applyForwarding, buildHttpScope, clientAddressOf, clientPortOf, newFacts, type RequestFacts } from './scope.js';
@@ -320,30 +320,34 @@ class HttpCall implements ExchangeEvents, BodyReceiver, AppCallOutcome, WireOwne
     if (state === Response.BodyDone || state === Response.Complete) {
       throw new ProtocolError('http.response.body was sent after the last body message (more_body was false); the response is over');
     }
-    const bytes = responseBodyBytes(message.body);
+    // Text stays text down to the transport, which writes it as UTF-8 (an ASCII body joins its
+    // head as one string): no Buffer of its own per response.
+    const body = message.body;
+    const chunk: BodyChunk = typeof body === 'string' ? body : responseBodyBytes(body);
+    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.byteLength;
     const more = message.more_body === true;
     const head = this.head!;
     const wire = this.wire;
-    if (wire.sendsNoBody(head)) return this.sendWithoutBody(head, bytes.byteLength, more);
+    if (wire.sendsNoBody(head)) return this.sendWithoutBody(head, length, more);
     const declared = head.declaredLength;
-    if (bytes.byteLength > wire.room(head)) {
+    if (length > wire.room(head)) {
       // Never send more than announced: the excess would be read as the next response.
       throw new ProtocolError(
-        `http.response.body would take the body to ${wire.bytes + bytes.byteLength} bytes, past the ` +
+        `http.response.body would take the body to ${wire.bytes + length} bytes, past the ` +
           `Content-Length of ${declared} given in http.response.start; fix the header or the body`,
       );
     }
-    if (state === Response.Started && !more && !this.trailersDue && (declared === -1 || declared === bytes.byteLength)) {
+    if (state === Response.Started && !more && !this.trailersDue && (declared === -1 || declared === length)) {
       // The whole body in one message: one burst, length known.
       this.state = Response.Complete;
-      wire.sendWhole(head, bytes, bytes.byteLength);
+      wire.sendWhole(head, chunk, length);
       return undefined;
     }
     if (state === Response.Started) {
       this.state = Response.Streaming;
       wire.startStream(head);
     }
-    const writable = bytes.byteLength > 0 ? wire.writeStream(bytes, bytes.byteLength) : true;
+    const writable = length > 0 ? wire.writeStream(chunk, length) : true;
     if (!more) {
       // Trailers need a body without Content-Length (checked at the start), so only a response
       // that ends here can fall short.
