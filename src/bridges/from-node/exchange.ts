@@ -157,6 +157,12 @@ export class NodeExchange implements SocketSink {
   onPrefinish(): void {
     const socket = this.socket;
     if (socket.destroyed) return;
+    if (this.head === null || this.clientGone || this.failed || this.lastBodySent) {
+      // Nothing to send (only an interim head was written, or the exchange is over): the
+      // stream's end settles what it holds.
+      socket.end();
+      return;
+    }
     const chunk = this.heldChunk;
     if (chunk !== null && socket.writableLength === chunk.byteLength) {
       const done = this.heldDone!;
@@ -167,7 +173,7 @@ export class NodeExchange implements SocketSink {
       this.deliver(chunk, false, deferredDone(done));
       return;
     }
-    if (chunk === null && socket.writableLength === 0 && !this.lastBodySent) {
+    if (chunk === null && socket.writableLength === 0) {
       this.deliver(EMPTY, false, noop);
       return;
     }
@@ -178,7 +184,6 @@ export class NodeExchange implements SocketSink {
     this.resFinished = true;
     this.closeIfDone();
   }
-
 
   onDrain(): void {
     const res = this.res;
