@@ -14,6 +14,7 @@ import * as wrk from './lib/drivers/wrk.mjs';
 import { cpuMicros } from './lib/proc-stats.mjs';
 import { findScenarios } from './lib/scenarios.mjs';
 import { startServer } from './lib/server-process.mjs';
+import { median } from './lib/summarize.mjs';
 import { findServers } from './lib/servers.mjs';
 import { checkAnswer } from './lib/check-answer.mjs';
 
@@ -45,12 +46,6 @@ const rounds = Number(values.rounds);
 const seconds = Number(values.duration);
 const perServer = Math.max(1, Math.floor(Number(values.connections) / 2));
 const [definitionA, definitionB] = findServers([values.a, values.b]);
-
-const median = (numbers) => {
-  const sorted = [...numbers].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 /** Both servers under load for `seconds`: requests and server CPU (µs) of each. */
 async function window(a, b, length) {

@@ -48,7 +48,8 @@ type OutHeaders = Record<string, [string, unknown]>;
  */
 function storeHeader(this: ServerResponse, firstLine: string, headers: unknown): void {
   const self = this as unknown as Internals;
-  let head = OUT_HEADERS !== null && headers === (this as unknown as Record<symbol, unknown>)[OUT_HEADERS] ? headFromSetHeaders(this, firstLine, headers as OutHeaders) : null;
+  const fromSetHeader = OUT_HEADERS !== null && headers === (this as unknown as Record<symbol, unknown>)[OUT_HEADERS];
+  let head = fromSetHeader ? headFromSetHeaders(this, firstLine, headers as OutHeaders) : null;
   if (head === null) {
     nodeStoreHeader.call(this, firstLine, headers);
     head = headFromArgument(this, headers) ?? parseHead(self._header);
@@ -78,10 +79,7 @@ export function parseHead(text: string): ResponseHead {
   const headers: [string, string][] = [];
   let trailers = false;
   for (const field of parseFields(text, text.indexOf('\r\n') + 2)) {
-    const lower = field[0].toLowerCase();
-    // Connection management and framing are the server's (tsgi refuses them from apps).
-    if (!HOP_BY_HOP_HEADERS.has(lower)) headers.push(field);
-    else if (lower === 'trailer') trailers = true;
+    if (keepField(headers, field[0].toLowerCase(), field[0], field[1])) trailers = true;
   }
   return { status, headers, trailers };
 }
@@ -103,13 +101,13 @@ function headFromSetHeaders(res: ServerResponse, firstLine: string, set: OutHead
       for (const item of value) {
         const line = String(item);
         text += name + ': ' + line + '\r\n';
-        if (!HOP_BY_HOP_HEADERS.has(key)) headers.push([name, line.trim()]);
+        keepField(headers, key, name, line);
       }
-      continue;
+    } else {
+      const line = Array.isArray(value) ? value.join('; ') : String(value);
+      text += name + ': ' + line + '\r\n';
+      keepField(headers, key, name, line);
     }
-    const line = Array.isArray(value) ? value.join('; ') : String(value);
-    text += name + ': ' + line + '\r\n';
-    if (!HOP_BY_HOP_HEADERS.has(key)) headers.push([name, line.trim()]);
   }
   (res as unknown as Internals)._header = text + '\r\n';
   return { status: res.statusCode, headers, trailers: false };
@@ -136,10 +134,22 @@ function headFromArgument(res: ServerResponse, given: unknown): ResponseHead | n
     if (typeof value === 'string') text = value;
     else if (typeof value === 'number') text = String(value);
     else return null;
-    if (!HOP_BY_HOP_HEADERS.has(lower)) headers.push([name, text.trim()]);
-    else if (lower === 'trailer') trailers = true;
+    if (keepField(headers, lower, name, text)) trailers = true;
   }
   return { status, headers, trailers };
+}
+
+/**
+ * Adds a field of Node's head to what tsgi sends, unless it is connection management or framing,
+ * which are the server's (tsgi refuses them from apps). True for `Trailer`: Node would send
+ * trailers after the body.
+ */
+function keepField(headers: [string, string][], lower: string, name: string, value: string): boolean {
+  if (!HOP_BY_HOP_HEADERS.has(lower)) {
+    headers.push([name, value.trim()]);
+    return false;
+  }
+  return lower === 'trailer';
 }
 
 /** Node keeps setHeader()'s fields under a private symbol; found on a probe response, once. */
